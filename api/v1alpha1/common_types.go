@@ -1,0 +1,54 @@
+package v1alpha1
+
+// Condition types shared by the Greenlight kinds. They follow kstatus: Ready has normal-true
+// polarity and is always present once a controller has seen the object; Reconciling and Stalled
+// have abnormal-true polarity and are present only while True.
+const (
+	// ConditionReady is True when the object is fully reconciled and nothing is wrong with it.
+	// Polarity: normal-true.
+	ConditionReady = "Ready"
+
+	// ConditionReconciling is True while the controller is still working towards the desired
+	// state (for example, a post waiting on reviews). Polarity: abnormal-true; removed when False.
+	ConditionReconciling = "Reconciling"
+
+	// ConditionStalled is True when progress needs a person to act (for example, no policy
+	// matches a post). Polarity: abnormal-true; removed when False.
+	ConditionStalled = "Stalled"
+)
+
+// Labels and annotations that Greenlight sets. Tools outside the project rely on these names.
+const (
+	// LabelPost names the ContentPost a publishing Job belongs to.
+	LabelPost = "greenlight.dev/post"
+
+	// LabelChannel names the channel a publishing Job publishes to.
+	LabelChannel = "greenlight.dev/channel"
+
+	// LabelRevision holds the content revision a publishing Job publishes, without its
+	// "sha256:" prefix and shortened to fit a label value.
+	LabelRevision = "greenlight.dev/revision"
+
+	// AnnotationCreatedBy records the user who created a ContentPost. Admission sets it from the
+	// request's authenticated user; users cannot set or change it.
+	AnnotationCreatedBy = "greenlight.dev/created-by"
+)
+
+// CoveredField names a group of ContentPost fields whose change voids a department's sign-off.
+// +kubebuilder:validation:Enum=body;media;channels;schedule
+type CoveredField string
+
+const (
+	// CoverBody is spec.body.
+	CoverBody CoveredField = "body"
+	// CoverMedia is spec.media.
+	CoverMedia CoveredField = "media"
+	// CoverChannels is spec.channels, including each channel's body variant.
+	CoverChannels CoveredField = "channels"
+	// CoverSchedule is spec.publishAt.
+	CoverSchedule CoveredField = "schedule"
+)
+
+// AllCoveredFields lists every CoveredField in canonical order: a department without covers
+// covers all of them.
+var AllCoveredFields = []CoveredField{CoverBody, CoverMedia, CoverChannels, CoverSchedule}

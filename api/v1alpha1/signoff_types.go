@@ -1,0 +1,120 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Decision is a reviewer's verdict.
+// +kubebuilder:validation:Enum=Approve;RequestChanges;Reject
+type Decision string
+
+const (
+	// DecisionApprove approves the revision the reviewer saw.
+	DecisionApprove Decision = "Approve"
+	// DecisionRequestChanges asks the author to change the fields the department covers.
+	DecisionRequestChanges Decision = "RequestChanges"
+	// DecisionReject rejects the revision for good; only a new revision reopens review.
+	DecisionReject Decision = "Reject"
+)
+
+// SignOffSpec is one reviewer's decision on one post for one department. It is immutable: to
+// change a decision, create a new SignOff.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a SignOff cannot be changed after it is created: create a new SignOff with the new decision instead"
+// +kubebuilder:validation:XValidation:rule="self.decision == 'Approve' || (has(self.comment) && size(self.comment) > 0)",message="comment is required when decision is RequestChanges or Reject: say what must change or why the post is rejected"
+type SignOffSpec struct {
+	// post is the name of the ContentPost, in the same namespace, that the decision is about.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Post string `json:"post"`
+
+	// department is the department the reviewer decides for, as named in the ApprovalPolicy.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Department string `json:"department"`
+
+	// decision is Approve, RequestChanges or Reject.
+	// +required
+	Decision Decision `json:"decision"`
+
+	// comment explains the decision; it is required for RequestChanges and Reject.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Comment string `json:"comment,omitempty"`
+
+	// reviewer is the user who made the decision. Leave it empty: admission fills it from the
+	// authenticated user, and denies any other value.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Reviewer string `json:"reviewer,omitempty"`
+
+	// revision is the department's covered digest ("sha256:...") of the content the reviewer
+	// saw, from the post's status.departments[].revision. Admission defaults it to the current
+	// one; the sign-off counts only while it stays current.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	Revision string `json:"revision,omitempty"`
+}
+
+// Condition types specific to SignOff.
+const (
+	// ConditionCounted is True while the sign-off counts towards its department's decision, and
+	// False with the reason when it does not (for example, the post changed since). Polarity:
+	// normal-true.
+	ConditionCounted = "Counted"
+)
+
+// SignOffStatus is whether the decision counts.
+type SignOffStatus struct {
+	// observedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions holds Counted.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=so,categories=greenlight
+// +kubebuilder:printcolumn:name="Post",type=string,JSONPath=`.spec.post`
+// +kubebuilder:printcolumn:name="Department",type=string,JSONPath=`.spec.department`
+// +kubebuilder:printcolumn:name="Decision",type=string,JSONPath=`.spec.decision`
+// +kubebuilder:printcolumn:name="Reviewer",type=string,JSONPath=`.spec.reviewer`
+// +kubebuilder:printcolumn:name="Counted",type=string,JSONPath=`.status.conditions[?(@.type=="Counted")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// SignOff records one reviewer's decision on a ContentPost for one department.
+type SignOff struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the decision.
+	// +required
+	Spec SignOffSpec `json:"spec"`
+
+	// status is whether the decision counts.
+	// +optional
+	Status SignOffStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// SignOffList is a list of SignOffs.
+type SignOffList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SignOff `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SignOff{}, &SignOffList{})
+}

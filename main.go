@@ -1,0 +1,161 @@
+// Command manager runs the Greenlight controllers: the reconcilers that take ContentPosts through
+// review and publishing, and the admission webhooks that keep sign-offs honest.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"os"
+	"path/filepath"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	_ "k8s.io/client-go/plugin/pkg/client/auth" // Cloud auth providers for kubeconfigs that use them.
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+)
+
+var (
+	scheme   = runtime.NewScheme()
+	setupLog = ctrl.Log.WithName("setup")
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(greenlightv1alpha1.AddToScheme(scheme))
+}
+
+// options are the manager's command-line flags, named as kubebuilder v4 names them.
+type options struct {
+	metricsAddr          string
+	probeAddr            string
+	enableLeaderElection bool
+	secureMetrics        bool
+	enableHTTP2          bool
+	webhookPort          int
+	webhookCertPath      string
+	webhookCertName      string
+	webhookCertKey       string
+	metricsCertPath      string
+	metricsCertName      string
+	metricsCertKey       string
+}
+
+func main() {
+	var opts options
+	flag.StringVar(&opts.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
+		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
+	flag.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.BoolVar(&opts.enableLeaderElection, "leader-elect", false,
+		"Enable leader election for controller manager. Enabling this will ensure there is only one active controller manager.")
+	flag.BoolVar(&opts.secureMetrics, "metrics-secure", true,
+		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
+	flag.IntVar(&opts.webhookPort, "webhook-port", 9443, "The port the admission webhook server listens on.")
+	flag.StringVar(&opts.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
+	flag.StringVar(&opts.webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
+	flag.StringVar(&opts.webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
+	flag.StringVar(&opts.metricsCertPath, "metrics-cert-path", "",
+		"The directory that contains the metrics server certificate.")
+	flag.StringVar(&opts.metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
+	flag.StringVar(&opts.metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
+	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
+		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
+	zapOpts := zap.Options{Development: true}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(opts); err != nil {
+		setupLog.Error(err, "Manager exited with an error")
+		os.Exit(1)
+	}
+}
+
+func run(opts options) error {
+	// HTTP/2 stays off unless asked for: it is exposed to the HTTP/2 Stream Cancellation and
+	// Rapid Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
+	var tlsOpts []func(*tls.Config)
+	if !opts.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+
+	webhookServerOptions := webhook.Options{Port: opts.webhookPort, TLSOpts: tlsOpts}
+	var webhookCertWatcher, metricsCertWatcher *certwatcher.CertWatcher
+	if opts.webhookCertPath != "" {
+		watcher, err := newCertWatcher(opts.webhookCertPath, opts.webhookCertName, opts.webhookCertKey)
+		if err != nil {
+			return err
+		}
+		webhookCertWatcher = watcher
+		webhookServerOptions.TLSOpts = append(webhookServerOptions.TLSOpts, func(c *tls.Config) {
+			c.GetCertificate = watcher.GetCertificate
+		})
+	}
+
+	metricsServerOptions := metricsserver.Options{
+		BindAddress:   opts.metricsAddr,
+		SecureServing: opts.secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if opts.secureMetrics {
+		// Only authenticated and authorised clients may read the metrics.
+		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	if opts.metricsCertPath != "" {
+		watcher, err := newCertWatcher(opts.metricsCertPath, opts.metricsCertName, opts.metricsCertKey)
+		if err != nil {
+			return err
+		}
+		metricsCertWatcher = watcher
+		metricsServerOptions.TLSOpts = append(metricsServerOptions.TLSOpts, func(c *tls.Config) {
+			c.GetCertificate = watcher.GetCertificate
+		})
+	}
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsServerOptions,
+		WebhookServer:          webhook.NewServer(webhookServerOptions),
+		HealthProbeBindAddress: opts.probeAddr,
+		LeaderElection:         opts.enableLeaderElection,
+		LeaderElectionID:       "greenlight.greenlight.dev",
+	})
+	if err != nil {
+		return err
+	}
+
+	// +kubebuilder:scaffold:builder
+
+	for _, watcher := range []*certwatcher.CertWatcher{metricsCertWatcher, webhookCertWatcher} {
+		if watcher != nil {
+			if err := mgr.Add(watcher); err != nil {
+				return err
+			}
+		}
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+
+	setupLog.Info("Starting manager")
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// newCertWatcher watches a certificate and key in dir, so that rotated certificates are served
+// without a restart.
+func newCertWatcher(dir, certName, keyName string) (*certwatcher.CertWatcher, error) {
+	setupLog.Info("Watching certificate", "path", dir, "certificate", certName, "key", keyName)
+	return certwatcher.New(filepath.Join(dir, certName), filepath.Join(dir, keyName))
+}
