@@ -77,15 +77,15 @@ type Stage struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, for example compliance"
 	Name string `json:"name"`
 
 	// reviewWindow is how long each department of the stage has to decide, counted from the
 	// stage's start, for example "48h".
 	// +optional
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 90s or 48h"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) > duration('0s')",message="must be a positive duration such as 90s or 48h"
 	ReviewWindow *metav1.Duration `json:"reviewWindow,omitempty"`
 
 	// departments review the stage in parallel; the stage is approved when all that are
@@ -106,7 +106,7 @@ type Department struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, for example legal"
 	Name string `json:"name"`
 
 	// approvers are the users and groups whose sign-offs count for this department.
@@ -175,8 +175,8 @@ type Deadlines struct {
 	// leadTime makes every sign-off of a post with a publishAt due by publishAt minus leadTime.
 	// +optional
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 90s or 2h"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) > duration('0s')",message="must be a positive duration such as 90s or 2h"
 	LeadTime *metav1.Duration `json:"leadTime,omitempty"`
 
 	// reminders notify a department this long before its deadline, once per offset, for
@@ -184,8 +184,6 @@ type Deadlines struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
-	// +kubebuilder:validation:items:Type=string
-	// +kubebuilder:validation:items:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="self.all(r, duration(r) > duration('0s'))",message="every reminder must be a positive duration such as 24h or 1h"
 	Reminders []metav1.Duration `json:"reminders,omitempty"`
 
@@ -223,8 +221,8 @@ type Window struct {
 	// duration is how long the window stays open each time, for example "62h".
 	// +required
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 90s or 62h"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) > duration('0s')",message="must be a positive duration such as 90s or 62h"
 	Duration metav1.Duration `json:"duration"`
 
 	// timeZone is the IANA time zone the schedule is read in, for example "Europe/Berlin".
@@ -241,8 +239,8 @@ type Publishing struct {
 	// later than publishAt plus maxLateness expires instead of going out late.
 	// +optional
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="must be a positive duration such as 90s or 1h"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) > duration('0s')",message="must be a positive duration such as 90s or 1h"
 	MaxLateness *metav1.Duration `json:"maxLateness,omitempty"`
 
 	// channels maps a channel name (a DNS label, as posts name it in spec.channels) to how to
@@ -295,7 +293,7 @@ type Notification struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, for example team-chat"
 	Name string `json:"name"`
 
 	// urlSecretRef names the Secret key, in the policy's namespace, holding the endpoint URL.

@@ -64,7 +64,8 @@ type Media struct {
 	// the file (64 characters, as printed by sha256sum). With it, swapping the file behind the
 	// same URL is an edit that reviewers must approve again.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-f]{64}$')",message="must be the file's SHA-256 as 64 lowercase hex characters, as printed by sha256sum"
 	SHA256 string `json:"sha256,omitempty"`
 
 	// altText describes the asset for people who cannot see it.
@@ -80,7 +81,7 @@ type Channel struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, for example mastodon"
 	Name string `json:"name"`
 
 	// body replaces spec.body on this channel, for example a shorter text for a channel with a

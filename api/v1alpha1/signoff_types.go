@@ -26,14 +26,14 @@ type SignOffSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="must be the name of a ContentPost in this namespace (lowercase letters, digits, '-' and '.')"
 	Post string `json:"post"`
 
 	// department is the department the reviewer decides for, as named in the ApprovalPolicy.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, for example legal"
 	Department string `json:"department"`
 
 	// decision is Approve, RequestChanges or Reject.
@@ -55,7 +55,8 @@ type SignOffSpec struct {
 	// saw, from the post's status.departments[].revision. Admission defaults it to the current
 	// one; the sign-off counts only while it stays current.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	// +kubebuilder:validation:MaxLength=71
+	// +kubebuilder:validation:XValidation:rule="self.matches('^sha256:[0-9a-f]{64}$')",message="must be a department revision as shown in the post's status.departments[].revision: sha256: followed by 64 lowercase hex characters"
 	Revision string `json:"revision,omitempty"`
 }
 

@@ -108,11 +108,11 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"post with a duplicate channel", validPost, `spec: {channels: [{name: mastodon}, {name: mastodon}]}`,
 			[]string{"spec.channels[1]", "Duplicate value"}},
 		{"post channel name not a DNS label", validPost, `spec: {channels: [{name: "Mastodon!"}]}`,
-			[]string{"spec.channels[0].name", "should match"}},
+			[]string{"spec.channels[0].name", "must be a DNS label", "for example mastodon"}},
 		{"post media over http", validPost, `spec: {media: [{url: "http://cdn.example.com/a.png"}]}`,
 			[]string{"spec.media[0].url", "must be an https:// URL"}},
 		{"post media sha256 not lowercase hex", validPost, `spec: {media: [{url: "https://cdn.example.com/a.png", sha256: "ABC123"}]}`,
-			[]string{"spec.media[0].sha256", "should match"}},
+			[]string{"spec.media[0].sha256", "64 lowercase hex characters"}},
 		{"post draft of the wrong type", validPost, `spec: {draft: "yes"}`,
 			[]string{"spec.draft", "must be of type boolean"}},
 		{"post publishAt not a time", validPost, `spec: {publishAt: "next tuesday"}`,
@@ -121,23 +121,23 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		// ApprovalPolicy
 		{"policy without stages", validPolicy, `spec: {stages: []}`,
 			[]string{"spec.stages", "at least 1 items"}},
-		{"policy with duplicate stage names", validPolicy, `spec: {stages: [{name: brand, departments: [{name: a, approvers: {users: [x]}}]}, {name: brand, departments: [{name: b, approvers: {users: [y]}}]}]}`,
+		{"policy with duplicate stage names", validPolicy, `spec: {stages: [{name: brand, departments: [{name: a, approvers: {users: [sam]}}]}, {name: brand, departments: [{name: b, approvers: {users: [kim]}}]}]}`,
 			[]string{"spec.stages[1]", "Duplicate value"}},
-		{"policy with a department in two stages", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, approvers: {users: [x]}}]}, {name: compliance, departments: [{name: legal, approvers: {users: [y]}}]}]}`,
+		{"policy with a department in two stages", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, approvers: {users: [sam]}}]}, {name: compliance, departments: [{name: legal, approvers: {users: [kim]}}]}]}`,
 			[]string{"spec", "department names must be unique across all stages"}},
-		{"policy with a department twice in one stage", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, approvers: {users: [x]}}, {name: legal, approvers: {users: [y]}}]}]}`,
+		{"policy with a department twice in one stage", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, approvers: {users: [sam]}}, {name: legal, approvers: {users: [kim]}}]}]}`,
 			[]string{"spec.stages[0].departments[1]", "Duplicate value"}},
 		{"policy department without approvers", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, approvers: {}}]}]}`,
 			[]string{"spec.stages[0].departments[0]", "approvers must name at least one user or group"}},
-		{"policy minApprovals zero", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, minApprovals: 0, approvers: {users: [x]}}]}]}`,
+		{"policy minApprovals zero", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, minApprovals: 0, approvers: {users: [sam]}}]}]}`,
 			[]string{"spec.stages[0].departments[0].minApprovals", "greater than or equal to 1"}},
-		{"policy minApprovals of the wrong type", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, minApprovals: "two", approvers: {users: [x]}}]}]}`,
+		{"policy minApprovals of the wrong type", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, minApprovals: "two", approvers: {users: [sam]}}]}]}`,
 			[]string{"spec.stages[0].departments[0].minApprovals", "must be of type integer"}},
-		{"policy covers an unknown field", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, covers: [title], approvers: {users: [x]}}]}]}`,
+		{"policy covers an unknown field", validPolicy, `spec: {stages: [{name: brand, departments: [{name: legal, covers: [title], approvers: {users: [sam]}}]}]}`,
 			[]string{"spec.stages[0].departments[0].covers[0]", "Unsupported value", `"title"`}},
-		{"policy reviewWindow negative", validPolicy, `spec: {stages: [{name: brand, reviewWindow: "-1h", departments: [{name: legal, approvers: {users: [x]}}]}]}`,
-			[]string{"spec.stages[0].reviewWindow", "should match"}},
-		{"policy reviewWindow zero", validPolicy, `spec: {stages: [{name: brand, reviewWindow: "0s", departments: [{name: legal, approvers: {users: [x]}}]}]}`,
+		{"policy reviewWindow negative", validPolicy, `spec: {stages: [{name: brand, reviewWindow: "-1h", departments: [{name: legal, approvers: {users: [sam]}}]}]}`,
+			[]string{"spec.stages[0].reviewWindow", "must be a positive duration"}},
+		{"policy reviewWindow zero", validPolicy, `spec: {stages: [{name: brand, reviewWindow: "0s", departments: [{name: legal, approvers: {users: [sam]}}]}]}`,
 			[]string{"spec.stages[0].reviewWindow", "must be a positive duration"}},
 		{"policy reminder zero", validPolicy, `spec: {deadlines: {reminders: ["1h", "0m"]}}`,
 			[]string{"spec.deadlines.reminders", "every reminder must be a positive duration"}},
@@ -150,7 +150,7 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"policy publishing channel not a DNS label", validPolicy, `spec: {publishing: {channels: {Bad_Name: {jobTemplate: {spec: {template: {spec: {containers: []}}}}}}}}`,
 			[]string{"spec.publishing.channels", "channel names must be DNS labels"}},
 		{"policy maxLateness not a duration", validPolicy, `spec: {publishing: {maxLateness: "an hour"}}`,
-			[]string{"spec.publishing.maxLateness", "should match"}},
+			[]string{"spec.publishing.maxLateness", "must be a positive duration"}},
 		{"policy notification format unknown", validPolicy, `spec: {notifications: [{name: chat, urlSecretRef: {name: s, key: url}, format: xml, events: [Approved]}]}`,
 			[]string{"spec.notifications[0].format", "Unsupported value", `"xml"`}},
 		{"policy notification event unknown", validPolicy, `spec: {notifications: [{name: chat, urlSecretRef: {name: s, key: url}, events: [Edited]}]}`,
@@ -163,10 +163,16 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			[]string{"spec", "comment is required when decision is RequestChanges or Reject"}},
 		{"signoff reject without comment", validSignOff, `spec: {decision: Reject, comment: ""}`,
 			[]string{"spec", "comment is required when decision is RequestChanges or Reject"}},
+		{"signoff post not an object name", validSignOff, `spec: {post: "Launch Teaser"}`,
+			[]string{"spec.post", "must be the name of a ContentPost"}},
+		{"signoff department not a DNS label", validSignOff, `spec: {department: "Legal Team"}`,
+			[]string{"spec.department", "must be a DNS label"}},
+		{"policy stage name not a DNS label", validPolicy, `spec: {stages: [{name: "Brand Review", departments: [{name: legal, approvers: {users: [sam]}}]}]}`,
+			[]string{"spec.stages[0].name", "must be a DNS label"}},
 		{"signoff without post", validSignOff, `spec: {post: null}`,
 			[]string{"spec.post", "Required value"}},
 		{"signoff revision malformed", validSignOff, `spec: {revision: "abc"}`,
-			[]string{"spec.revision", "should match"}},
+			[]string{"spec.revision", "sha256: followed by 64 lowercase hex characters"}},
 	}
 
 	for _, tc := range cases {
@@ -176,6 +182,7 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			err := k.Create(context.Background(), obj)
 			g.Expect(err).To(HaveOccurred(), "the API server accepted an invalid %s", obj.GetKind())
 			g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+			t.Log(err)
 			for _, fragment := range tc.want {
 				g.Expect(err.Error()).To(ContainSubstring(fragment))
 			}
