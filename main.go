@@ -28,6 +28,9 @@ var (
 	setupLog = ctrl.Log.WithName("setup")
 )
 
+// Every reconciler records Kubernetes Events on the transitions people care about.
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(greenlightv1alpha1.AddToScheme(scheme))

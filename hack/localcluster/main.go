@@ -36,6 +36,7 @@ func run(dir, assets string) error {
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	if _, err := env.Start(); err != nil {
+		_ = env.Stop() // envtest may have started some processes before failing.
 		return fmt.Errorf("starting the control plane from %s: %w", assets, err)
 	}
 	defer func() {

@@ -48,6 +48,9 @@ func Start() (*Environment, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		// envtest leaves kube-apiserver and etcd running when a later step (installing the CRDs)
+		// fails.
+		_ = env.Stop()
 		return nil, fmt.Errorf("starting the envtest control plane from %s: %w", assets, err)
 	}
 	return &Environment{Environment: env, Config: cfg}, nil
