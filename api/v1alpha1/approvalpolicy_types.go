@@ -378,5 +378,5 @@ type ApprovalPolicyList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ApprovalPolicy{}, &ApprovalPolicyList{})
+	knownTypes = append(knownTypes, &ApprovalPolicy{}, &ApprovalPolicyList{})
 }

@@ -333,5 +333,5 @@ type ContentPostList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ContentPost{}, &ContentPostList{})
+	knownTypes = append(knownTypes, &ContentPost{}, &ContentPostList{})
 }

@@ -117,5 +117,5 @@ type SignOffList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&SignOff{}, &SignOffList{})
+	knownTypes = append(knownTypes, &SignOff{}, &SignOffList{})
 }
