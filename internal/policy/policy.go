@@ -1,0 +1,169 @@
+// Package policy resolves which ApprovalPolicies apply to a post and what they require of it:
+// the departments that must sign off, in which stages, and whether each is required for this
+// post. Resolution fails closed: a post that no valid policy covers is blocked, never approved.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+)
+
+// Reasons a post is blocked. They become the reason of the post's Stalled condition.
+const (
+	// ReasonNoMatchingPolicy: no policy in the namespace selects the post.
+	ReasonNoMatchingPolicy = "NoMatchingPolicy"
+	// ReasonInvalidPolicy: a policy that selects the post (or whose selector cannot be read) is
+	// invalid.
+	ReasonInvalidPolicy = "InvalidPolicy"
+	// ReasonPolicyConflict: two matching policies define the same department or configure the
+	// same channel.
+	ReasonPolicyConflict = "PolicyConflict"
+)
+
+// Department is one department a post must pass, as a matching policy defines it.
+type Department struct {
+	greenlightv1alpha1.Department
+
+	// Policy is the name of the policy that defines the department.
+	Policy string
+	// Stage is the name of the department's stage, and StageIndex its position in the policy.
+	Stage      string
+	StageIndex int
+	// AllowSelfApproval is the policy's allowSelfApproval.
+	AllowSelfApproval bool
+	// When is the compiled `when` expression, nil when the department is always required.
+	When cel.Program
+}
+
+// Requirements are what the matching policies require of a post.
+type Requirements struct {
+	// Policies are the names of the matching policies, sorted.
+	Policies []string
+	// Departments are in policy order, then stage order, then the policy's department order.
+	Departments []Department
+}
+
+// Blocked says why a post cannot be reviewed.
+type Blocked struct {
+	Reason  string
+	Message string
+}
+
+func (b *Blocked) Error() string { return b.Reason + ": " + b.Message }
+
+// Matches reports whether a policy selects a post by its labels. A nil or empty selector
+// selects every post in the namespace.
+func Matches(p *greenlightv1alpha1.ApprovalPolicy, postLabels map[string]string) (bool, error) {
+	if p.Spec.Selector == nil {
+		return true, nil
+	}
+	selector, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+	if err != nil {
+		return false, err
+	}
+	return selector.Matches(labels.Set(postLabels)), nil
+}
+
+// Resolve returns the requirements of the policies (all in the post's namespace) that select
+// the post, or why the post is blocked.
+func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1.ApprovalPolicy, compiler *Compiler) (*Requirements, *Blocked) {
+	sorted := slices.Clone(policies)
+	slices.SortFunc(sorted, func(a, b greenlightv1alpha1.ApprovalPolicy) int { return strings.Compare(a.Name, b.Name) })
+
+	req := &Requirements{}
+	departmentPolicy := map[string]string{}
+	channelPolicy := map[string]string{}
+	for i := range sorted {
+		p := &sorted[i]
+		matched, err := Matches(p, post.Labels)
+		if err != nil {
+			// The selector cannot say whether it selects this post: fail closed.
+			return nil, &Blocked{ReasonInvalidPolicy, fmt.Sprintf(
+				"ApprovalPolicy %s has an invalid spec.selector (%v); fix the selector so Greenlight can tell which posts it covers", p.Name, err)}
+		}
+		if !matched {
+			continue
+		}
+		req.Policies = append(req.Policies, p.Name)
+
+		for stageIndex, stage := range p.Spec.Stages {
+			for _, d := range stage.Departments {
+				if other, dup := departmentPolicy[d.Name]; dup {
+					return nil, &Blocked{ReasonPolicyConflict, fmt.Sprintf(
+						"ApprovalPolicies %s and %s both define department %s; define it in one policy, or narrow their selectors so only one matches",
+						other, p.Name, d.Name)}
+				}
+				departmentPolicy[d.Name] = p.Name
+				dept := Department{Department: d, Policy: p.Name, Stage: stage.Name, StageIndex: stageIndex,
+					AllowSelfApproval: p.Spec.AllowSelfApproval}
+				if d.When != "" {
+					program, err := compiler.Compile(d.When)
+					if err != nil {
+						return nil, &Blocked{ReasonInvalidPolicy, fmt.Sprintf(
+							"ApprovalPolicy %s: department %s has a when expression that does not compile: %v", p.Name, d.Name, err)}
+					}
+					dept.When = program
+				}
+				req.Departments = append(req.Departments, dept)
+			}
+		}
+
+		if p.Spec.Publishing == nil {
+			continue
+		}
+		for _, ch := range post.Spec.Channels {
+			if _, ok := p.Spec.Publishing.Channels[ch.Name]; !ok {
+				continue
+			}
+			if other, dup := channelPolicy[ch.Name]; dup {
+				return nil, &Blocked{ReasonPolicyConflict, fmt.Sprintf(
+					"ApprovalPolicies %s and %s both configure publishing to channel %s; keep the channel's jobTemplate in one policy",
+					other, p.Name, ch.Name)}
+			}
+			channelPolicy[ch.Name] = p.Name
+		}
+	}
+
+	if len(req.Policies) == 0 {
+		return nil, &Blocked{ReasonNoMatchingPolicy, fmt.Sprintf(
+			"no ApprovalPolicy in namespace %s selects this post (labels: %s); add labels that a policy's spec.selector matches, or create a policy",
+			post.Namespace, describeLabels(post.Labels))}
+	}
+	return req, nil
+}
+
+func describeLabels(l map[string]string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return labels.Set(l).String()
+}
+
+// Validate checks what the API server's schema cannot: that the selector parses and every
+// `when` expression compiles. It returns one message per problem.
+func Validate(p *greenlightv1alpha1.ApprovalPolicy, compiler *Compiler) []string {
+	var problems []string
+	if p.Spec.Selector != nil {
+		if _, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err != nil {
+			problems = append(problems, fmt.Sprintf("spec.selector is invalid: %v", err))
+		}
+	}
+	for i, stage := range p.Spec.Stages {
+		for j, d := range stage.Departments {
+			if d.When == "" {
+				continue
+			}
+			if _, err := compiler.Compile(d.When); err != nil {
+				problems = append(problems, fmt.Sprintf("spec.stages[%d].departments[%d].when (department %s) does not compile: %v", i, j, d.Name, err))
+			}
+		}
+	}
+	return problems
+}
