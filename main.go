@@ -3,12 +3,14 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"os"
 	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/clock"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // Cloud auth providers for kubeconfigs that use them.
@@ -21,6 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/controllers"
+	"github.com/greenlight-operator/greenlight/internal/policy"
 )
 
 var (
@@ -29,7 +33,7 @@ var (
 )
 
 // Every reconciler records Kubernetes Events on the transitions people care about.
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=core,resources=events,verbs=create;patch
 
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -136,6 +140,9 @@ func run(opts options) error {
 		return err
 	}
 
+	if err := setupControllers(mgr); err != nil {
+		return err
+	}
 	// +kubebuilder:scaffold:builder
 
 	for _, watcher := range []*certwatcher.CertWatcher{metricsCertWatcher, webhookCertWatcher} {
@@ -154,6 +161,27 @@ func run(opts options) error {
 
 	setupLog.Info("Starting manager")
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// setupControllers registers the shared indexes and every reconciler.
+func setupControllers(mgr ctrl.Manager) error {
+	compiler, err := policy.NewCompiler()
+	if err != nil {
+		return err
+	}
+	if err := controllers.SetupIndexes(context.Background(), mgr); err != nil {
+		return err
+	}
+	// The core/v1 recorder keeps each transition's message; see controllers.EventRecorder.
+	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: the events.k8s.io recorder folds distinct transitions into one series
+	if err := controllers.NewContentPostReconciler(mgr.GetClient(), recorder, compiler, clock.RealClock{}).
+		SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := controllers.NewApprovalPolicyReconciler(mgr.GetClient(), compiler).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return controllers.NewSignOffReconciler(mgr.GetClient(), recorder, compiler).SetupWithManager(mgr)
 }
 
 // newCertWatcher watches a certificate and key in dir, so that rotated certificates are served

@@ -1,0 +1,97 @@
+package controllers
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+)
+
+// ApprovalPolicyReconciler reports whether a policy is valid (its selector parses and its when
+// expressions compile) and how many posts it selects.
+type ApprovalPolicyReconciler struct {
+	client   client.Client
+	compiler *policy.Compiler
+}
+
+// NewApprovalPolicyReconciler returns a policy reconciler.
+func NewApprovalPolicyReconciler(c client.Client, compiler *policy.Compiler) *ApprovalPolicyReconciler {
+	return &ApprovalPolicyReconciler{client: c, compiler: compiler}
+}
+
+// +kubebuilder:rbac:groups=greenlight.dev,resources=approvalpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=greenlight.dev,resources=approvalpolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=greenlight.dev,resources=contentposts,verbs=get;list;watch
+
+// Reconcile validates the policy, counts the posts it selects and writes the status when it
+// changed.
+func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	p := &greenlightv1alpha1.ApprovalPolicy{}
+	if err := r.client.Get(ctx, req.NamespacedName, p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	problems := policy.Validate(p, r.compiler)
+
+	var posts greenlightv1alpha1.ContentPostList
+	if err := r.client.List(ctx, &posts, client.InNamespace(p.Namespace)); err != nil {
+		return ctrl.Result{}, err
+	}
+	var matched int32
+	for i := range posts.Items {
+		if ok, _ := policy.Matches(p, posts.Items[i].Labels); ok {
+			matched++
+		}
+	}
+
+	status := computePolicyStatus(p, problems, matched)
+	if equality.Semantic.DeepEqual(p.Status, status) {
+		return ctrl.Result{}, nil
+	}
+	base := p.DeepCopy()
+	p.Status = status
+	if err := r.client.Status().Patch(ctx, p, client.MergeFrom(base)); err != nil {
+		return ctrl.Result{}, err
+	}
+	logf.FromContext(ctx).Info("Updated policy status", "matchedPosts", matched, "problems", len(problems))
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager watches policies, and posts whose labels decide what the policies select.
+func (r *ApprovalPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	// Only a post's arrival, departure or label change can change what a policy matches.
+	postMembership := predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&greenlightv1alpha1.ApprovalPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&greenlightv1alpha1.ContentPost{}, handler.EnqueueRequestsFromMapFunc(r.policiesInNamespace),
+			builder.WithPredicates(postMembership)).
+		Named("approvalpolicy").
+		Complete(r)
+}
+
+// policiesInNamespace maps a post to the policies of its namespace.
+func (r *ApprovalPolicyReconciler) policiesInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	var policies greenlightv1alpha1.ApprovalPolicyList
+	if err := r.client.List(ctx, &policies, client.InNamespace(o.GetNamespace())); err != nil {
+		logf.FromContext(ctx).Error(err, "Failed to list policies for a post change", "post", o.GetName())
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(policies.Items))
+	for i := range policies.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&policies.Items[i])})
+	}
+	return requests
+}

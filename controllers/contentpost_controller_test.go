@@ -1,0 +1,426 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+)
+
+// Helpers that read what a user sees: the post's status, its events, a SignOff's Counted.
+
+func getPost(g Gomega, namespace, name string) *greenlightv1alpha1.ContentPost {
+	post := &greenlightv1alpha1.ContentPost{}
+	g.Expect(k.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, post)).To(Succeed())
+	return post
+}
+
+// states returns "department=State" for each department, in status order.
+func states(post *greenlightv1alpha1.ContentPost) []string {
+	var out []string
+	for _, d := range post.Status.Departments {
+		out = append(out, d.Name+"="+string(d.State))
+	}
+	return out
+}
+
+// expectPost waits until the post's phase and department states are as given, and returns it.
+func expectPost(g Gomega, namespace, name string, phase greenlightv1alpha1.PostPhase, departments ...string) *greenlightv1alpha1.ContentPost {
+	var post *greenlightv1alpha1.ContentPost
+	g.Eventually(func(g Gomega) {
+		post = getPost(g, namespace, name)
+		g.Expect(post.Status.ObservedGeneration).To(Equal(post.Generation))
+		g.Expect(post.Status.Phase).To(Equal(phase))
+		g.Expect(states(post)).To(Equal(departments))
+	}, eventually, poll).Should(Succeed())
+	return post
+}
+
+func expectEvents(g Gomega, namespace, name string, matchers ...types.GomegaMatcher) {
+	g.Eventually(func(g Gomega) {
+		events, err := eventsOf(context.Background(), namespace, name)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(events).To(ContainElements(matchers))
+	}, eventually, poll).Should(Succeed())
+}
+
+func expectCounted(g Gomega, s *greenlightv1alpha1.SignOff, status metav1.ConditionStatus, reason string) {
+	g.Eventually(func(g Gomega) {
+		got := &greenlightv1alpha1.SignOff{}
+		g.Expect(k.Get(context.Background(), client.ObjectKeyFromObject(s), got)).To(Succeed())
+		counted := meta.FindStatusCondition(got.Status.Conditions, greenlightv1alpha1.ConditionCounted)
+		g.Expect(counted).NotTo(BeNil())
+		g.Expect(counted.Status).To(Equal(status))
+		g.Expect(counted.Reason).To(Equal(reason))
+	}, eventually, poll).Should(Succeed())
+}
+
+func condition(post *greenlightv1alpha1.ContentPost, conditionType string) *metav1.Condition {
+	return meta.FindStatusCondition(post.Status.Conditions, conditionType)
+}
+
+func departmentOf(post *greenlightv1alpha1.ContentPost, name string) greenlightv1alpha1.DepartmentStatus {
+	if d := findDepartment(post.Status.Departments, name); d != nil {
+		return *d
+	}
+	return greenlightv1alpha1.DepartmentStatus{}
+}
+
+// signOff creates a sign-off for the department's current covered revision, as a reviewer who
+// just looked at the post would.
+func signOff(g Gomega, post *greenlightv1alpha1.ContentPost, department, reviewer string, decide ...func(*signOffBuilder) *signOffBuilder) *greenlightv1alpha1.SignOff {
+	b := newSignOff(post.Name, department, reviewer).in(post.Namespace).revision(departmentOf(post, department).Revision)
+	for _, d := range decide {
+		b = d(b)
+	}
+	s := b.obj()
+	g.Expect(k.Create(context.Background(), s)).To(Succeed())
+	return s
+}
+
+func update(g Gomega, obj client.Object, edit func()) {
+	g.Eventually(func() error {
+		if err := k.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		edit()
+		return k.Update(context.Background(), obj)
+	}, eventually, poll).Should(Succeed())
+}
+
+func TestThreeDepartmentsInTwoStagesFromDraftToApproved(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).
+		stage("brand", "marketing", "public-relations").
+		stage("compliance", "legal").department("legal", covers(greenlightv1alpha1.CoverBody, greenlightv1alpha1.CoverMedia)).
+		obj())).To(Succeed())
+	post := newPost("launch").in(ns).draft().obj()
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+
+	// A draft shows who will review it, and asks nobody yet.
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostDraft, "marketing=Waiting", "public-relations=Waiting", "legal=Waiting")
+	g.Expect(condition(got, greenlightv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(got.Status.Policies).To(Equal([]string{"acme"}))
+	g.Expect(got.Status.Revision).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
+
+	submittedAt := fakeClock.Now()
+	update(g, post, func() { post.Spec.Draft = false })
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "public-relations=Pending", "legal=Waiting")
+	g.Expect(got.Status.Stage).To(Equal("brand"))
+	g.Expect(got.Status.WaitingOn).To(Equal("marketing,public-relations"))
+	g.Expect(departmentOf(got, "marketing").RequestedAt.Time).To(BeTemporally("==", submittedAt))
+	g.Expect(departmentOf(got, "legal").RequestedAt).To(BeNil())
+	g.Expect(condition(got, greenlightv1alpha1.ConditionReconciling).Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionApproved).Message).To(Equal("Waiting on marketing, public-relations (stage brand)."))
+	expectEvents(g, ns, "launch",
+		HavePrefix("ReviewRequested: Review requested from marketing (stage brand)"),
+		HavePrefix("ReviewRequested: Review requested from public-relations (stage brand)"))
+
+	alice := signOff(g, got, "marketing", "alice")
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "public-relations=Pending", "legal=Waiting")
+	g.Expect(departmentOf(got, "marketing").ApprovedBy).To(Equal([]string{"alice"}))
+	g.Expect(got.Status.WaitingOn).To(Equal("public-relations"))
+	expectEvents(g, ns, "launch", Equal("SignOffCounted: alice's approval counts for marketing (1 of 1)."))
+	expectCounted(g, alice, metav1.ConditionTrue, ReasonCounted)
+
+	// The compliance stage starts when brand is approved: legal's review begins then.
+	fakeClock.Step(time.Hour)
+	signOff(g, got, "public-relations", "bob")
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "public-relations=Approved", "legal=Pending")
+	g.Expect(got.Status.Stage).To(Equal("compliance"))
+	g.Expect(departmentOf(got, "legal").RequestedAt.Time).To(BeTemporally("==", fakeClock.Now()))
+	expectEvents(g, ns, "launch", HavePrefix("ReviewRequested: Review requested from legal (stage compliance)"))
+
+	carol := signOff(g, got, "legal", "carol")
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved", "public-relations=Approved", "legal=Approved")
+	g.Expect(condition(got, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(got.Status.WaitingOn).To(BeEmpty())
+	g.Expect(departmentOf(got, "legal").DecidedAt).NotTo(BeNil())
+	expectEvents(g, ns, "launch", HavePrefix("Approved: Every required department approved revision sha256:"))
+	expectCounted(g, carol, metav1.ConditionTrue, ReasonCounted)
+}
+
+func TestQuorumOfTwoNeedsTwoDistinctReviewers(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("compliance", "legal").
+		department("legal", func(d *greenlightv1alpha1.Department) { d.MinApprovals = 2 }).obj())).To(Succeed())
+	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	post := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+	g.Expect(departmentOf(post, "legal").MinApprovals).To(Equal(int32(2)))
+
+	first := signOff(g, post, "legal", "carol")
+	again := signOff(g, post, "legal", "carol")
+	// Both were created within the same second; either may be the one that counts.
+	g.Eventually(func(g Gomega) {
+		var reasons []string
+		for _, s := range []*greenlightv1alpha1.SignOff{first, again} {
+			got := &greenlightv1alpha1.SignOff{}
+			g.Expect(k.Get(ctx, client.ObjectKeyFromObject(s), got)).To(Succeed())
+			if c := meta.FindStatusCondition(got.Status.Conditions, greenlightv1alpha1.ConditionCounted); c != nil {
+				reasons = append(reasons, c.Reason)
+			}
+		}
+		g.Expect(reasons).To(ConsistOf(ReasonCounted, ReasonDuplicateReviewer))
+	}, eventually, poll).Should(Succeed())
+	expectEvents(g, ns, "launch", ContainSubstring("does not count: carol already approved this revision for department legal"))
+	post = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+	g.Expect(departmentOf(post, "legal").ApprovedBy).To(Equal([]string{"carol"}))
+
+	signOff(g, post, "legal", "erin")
+	post = expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "legal=Approved")
+	g.Expect(departmentOf(post, "legal").ApprovedBy).To(Equal([]string{"carol", "erin"}))
+	expectEvents(g, ns, "launch", Equal("SignOffCounted: erin's approval counts for legal (2 of 2)."))
+}
+
+func TestEditingTheBodyVoidsExactlyTheDepartmentsThatCoverIt(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).
+		stage("brand", "marketing", "community").department("community", covers(greenlightv1alpha1.CoverChannels)).
+		stage("compliance", "legal").department("legal", covers(greenlightv1alpha1.CoverBody, greenlightv1alpha1.CoverMedia)).
+		obj())).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "community=Pending", "legal=Waiting")
+	signOff(g, got, "marketing", "alice")
+	signOff(g, got, "community", "cody")
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "community=Approved", "legal=Pending")
+	legalApproval := signOff(g, got, "legal", "carol")
+	approved := expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved", "community=Approved", "legal=Approved")
+
+	// The author edits the body after legal approved it.
+	update(g, post, func() { post.Spec.Body = "Our spring line is here, now 20% off" })
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "community=Approved", "legal=Waiting")
+	g.Expect(got.Status.Revision).NotTo(Equal(approved.Status.Revision))
+	g.Expect(departmentOf(got, "community").Revision).To(Equal(departmentOf(approved, "community").Revision),
+		"community covers only channels: its approval stands")
+	g.Expect(departmentOf(got, "community").ApprovedBy).To(Equal([]string{"cody"}))
+	g.Expect(departmentOf(got, "legal").Revision).NotTo(Equal(departmentOf(approved, "legal").Revision))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+	expectCounted(g, legalApproval, metav1.ConditionFalse, ReasonStaleRevision)
+	expectEvents(g, ns, "launch", ContainSubstring("does not count: the post changed since carol reviewed it"))
+
+	// Once marketing approves the new text, legal is asked again.
+	signOff(g, got, "marketing", "alice")
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "community=Approved", "legal=Pending")
+	signOff(g, got, "legal", "carol")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved", "community=Approved", "legal=Approved")
+}
+
+func TestRequestChangesThenEditThenApprove(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("compliance", "legal").
+		department("legal", covers(greenlightv1alpha1.CoverBody)).obj())).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+
+	signOff(g, got, "legal", "carol", func(b *signOffBuilder) *signOffBuilder { return b.requestChanges("Cite the source of the 100% claim.") })
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostChangesRequested, "legal=ChangesRequested")
+	g.Expect(departmentOf(got, "legal").Comment).To(Equal("Cite the source of the 100% claim."))
+	stalled := condition(got, greenlightv1alpha1.ConditionStalled)
+	g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(stalled.Message).To(ContainSubstring(`legal requested changes: "Cite the source of the 100% claim."`))
+	expectEvents(g, ns, "launch", Equal("ChangesRequested: legal requested changes: Cite the source of the 100% claim."))
+
+	// Editing a field legal does not cover changes nothing.
+	update(g, post, func() { post.Spec.Channels = append(post.Spec.Channels, greenlightv1alpha1.Channel{Name: "linkedin"}) })
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostChangesRequested, "legal=ChangesRequested")
+
+	update(g, post, func() { post.Spec.Body = "Our spring line is here (source: product sheet)" })
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled)).To(BeNil(), "Stalled is removed once review can go on")
+
+	signOff(g, got, "legal", "carol")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "legal=Approved")
+}
+
+func TestRejectIsFinalForTheRevision(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("compliance", "legal").
+		department("legal", covers(greenlightv1alpha1.CoverBody)).obj())).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+
+	signOff(g, got, "legal", "carol", func(b *signOffBuilder) *signOffBuilder { return b.reject("Unsubstantiated health claim.") })
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostRejected, "legal=Rejected")
+	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled).Reason).To(Equal(ReasonRejected))
+	expectEvents(g, ns, "launch", And(HavePrefix("Rejected: legal rejected revision sha256:"), HaveSuffix(": Unsubstantiated health claim.")))
+
+	// Rejection is final for the content legal reviewed: other edits do not reopen it.
+	update(g, post, func() { post.Spec.Channels = append(post.Spec.Channels, greenlightv1alpha1.Channel{Name: "linkedin"}) })
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostRejected, "legal=Rejected")
+
+	// A new revision of the body does.
+	update(g, post, func() { post.Spec.Body = "Our spring line is here." })
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+	g.Expect(departmentOf(got, "legal").Comment).To(BeEmpty())
+	signOff(g, got, "legal", "carol")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "legal=Approved")
+}
+
+func TestNoPolicyBlocksUntilOneIsCreated(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostBlocked)
+	stalled := condition(got, greenlightv1alpha1.ConditionStalled)
+	g.Expect(stalled.Reason).To(Equal("NoMatchingPolicy"))
+	g.Expect(stalled.Message).To(ContainSubstring("labels: brand=acme"))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+	expectEvents(g, ns, "launch", HavePrefix("Blocked: NoMatchingPolicy: no ApprovalPolicy in namespace "+ns+" selects this post"))
+
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled)).To(BeNil())
+}
+
+func TestTwoMatchingPoliciesMustBothPass(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
+	g.Expect(k.Create(ctx, newPolicy("social").in(ns).selecting(nil).stage("community", "social-team").obj())).To(Succeed())
+	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "social-team=Pending")
+	g.Expect(got.Status.Policies).To(Equal([]string{"acme", "social"}))
+	g.Expect(got.Status.Stage).To(Equal("brand,community"))
+
+	signOff(g, got, "marketing", "alice")
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "social-team=Pending")
+	signOff(g, got, "social-team", "sam")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved", "social-team=Approved")
+}
+
+func TestConditionalDepartments(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing", "linkedin-team", "regulatory").
+		department("linkedin-team", func(d *greenlightv1alpha1.Department) {
+			d.When = `post.spec.channels.exists(c, c.name == "linkedin")`
+		}).
+		department("regulatory", func(d *greenlightv1alpha1.Department) {
+			// Fails on posts without the label: fail closed, the department is required.
+			d.When = `post.metadata.labels.regulated == "true"`
+		}).obj())).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "linkedin-team=NotRequired", "regulatory=Pending")
+	g.Expect(departmentOf(got, "regulatory").Message).To(ContainSubstring("required because its when expression could not be evaluated"))
+
+	// A sign-off for a department this post does not need does not count, and says why.
+	extra := signOff(g, got, "linkedin-team", "lee")
+	expectCounted(g, extra, metav1.ConditionFalse, ReasonDepartmentNotRequired)
+	expectEvents(g, ns, "launch", ContainSubstring("for linkedin-team does not count: department linkedin-team is not required for this post"))
+
+	update(g, post, func() {
+		post.Labels["regulated"] = "false"
+		post.Spec.Channels = append(post.Spec.Channels, greenlightv1alpha1.Channel{Name: "linkedin"})
+	})
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "linkedin-team=Pending", "regulatory=NotRequired")
+	g.Expect(departmentOf(got, "regulatory").Message).To(BeEmpty())
+}
+
+func TestInvalidWhenBlocksThePostAndShowsOnThePolicy(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := newPolicy("acme").in(ns).stage("brand", "marketing").
+		department("marketing", func(d *greenlightv1alpha1.Department) { d.When = `post.spec.channels.exists(c, c.name ==` }).obj()
+	g.Expect(k.Create(ctx, p)).To(Succeed())
+	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostBlocked)
+	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled).Reason).To(Equal("InvalidPolicy"))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled).Message).To(ContainSubstring("ApprovalPolicy acme: department marketing has a when expression that does not compile"))
+
+	g.Eventually(func(g Gomega) {
+		got := &greenlightv1alpha1.ApprovalPolicy{}
+		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+		ready := meta.FindStatusCondition(got.Status.Conditions, greenlightv1alpha1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(ready.Message).To(ContainSubstring("spec.stages[0].departments[0].when (department marketing) does not compile: ERROR: <input>:1:"))
+		g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, greenlightv1alpha1.ConditionStalled)).To(BeTrue())
+		g.Expect(got.Status.MatchedPosts).To(Equal(int32(1)))
+	}, eventually, poll).Should(Succeed())
+
+	// Fixing the policy unblocks the post.
+	update(g, p, func() { p.Spec.Stages[0].Departments[0].When = `post.spec.channels.exists(c, c.name == "mastodon")` })
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+}
+
+func TestPolicyEditAddingADepartmentReopensApprovedPosts(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
+	g.Expect(k.Create(ctx, p)).To(Succeed())
+	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+	signOff(g, got, "marketing", "alice")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved")
+
+	update(g, p, func() {
+		p.Spec.Stages[0].Departments = append(p.Spec.Stages[0].Departments, greenlightv1alpha1.Department{
+			Name: "legal", MinApprovals: 1, Approvers: greenlightv1alpha1.Approvers{Groups: []string{"legal"}},
+		})
+	})
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "legal=Pending")
+	g.Expect(got.Status.WaitingOn).To(Equal("legal"))
+	expectEvents(g, ns, "launch", HavePrefix("ReviewRequested: Review requested from legal"))
+}
+
+func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
+	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+
+	unknown := signOff(g, got, "finance", "fred")
+	expectCounted(g, unknown, metav1.ConditionFalse, ReasonUnknownDepartment)
+
+	// Defence in depth: a sign-off that admission did not stamp with a reviewer never counts.
+	anonymous := newSignOff("launch", "marketing", "").in(ns).revision(departmentOf(got, "marketing").Revision).obj()
+	g.Expect(k.Create(ctx, anonymous)).To(Succeed())
+	expectCounted(g, anonymous, metav1.ConditionFalse, ReasonNoReviewer)
+
+	// The author approving their own post does not count either.
+	self := signOff(g, got, "marketing", "dana")
+	expectCounted(g, self, metav1.ConditionFalse, ReasonSelfApproval)
+
+	missing := newSignOff("no-such-post", "marketing", "alice").in(ns).obj()
+	g.Expect(k.Create(ctx, missing)).To(Succeed())
+	expectCounted(g, missing, metav1.ConditionFalse, ReasonPostNotFound)
+
+	expectEvents(g, ns, "launch",
+		ContainSubstring("for finance does not count: department finance is not one that the post's policies (acme) define"),
+		ContainSubstring("by an unknown reviewer for marketing does not count: spec.reviewer is empty"),
+		ContainSubstring("by dana for marketing does not count: dana is the post's author"))
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+}

@@ -1,0 +1,399 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/revision"
+)
+
+// Reasons of the post's conditions, and of a SignOff's Counted condition.
+const (
+	ReasonDraft            = "Draft"
+	ReasonInReview         = "InReview"
+	ReasonChangesRequested = "ChangesRequested"
+	ReasonRejected         = "Rejected"
+	ReasonApproved         = "Approved"
+	ReasonScheduled        = "Scheduled"
+	ReasonAwaitingReview   = "AwaitingReview"
+	ReasonPublished        = "Published"
+
+	// SignOff verdicts.
+	ReasonCounted               = "Counted"
+	ReasonNoReviewer            = "NoReviewer"
+	ReasonUnknownDepartment     = "UnknownDepartment"
+	ReasonDepartmentNotRequired = "DepartmentNotRequired"
+	ReasonStaleRevision         = "StaleRevision"
+	ReasonSelfApproval          = "SelfApproval"
+	ReasonDuplicateReviewer     = "DuplicateReviewer"
+	ReasonPostNotFound          = "PostNotFound"
+	ReasonPostBlocked           = "PostBlocked"
+	ReasonPostIsDraft           = "PostIsDraft"
+)
+
+// reviewInputs is everything a post's review status is computed from. The reconciler gathers
+// it; the functions in this file only compute.
+type reviewInputs struct {
+	// now is read once per reconcile from the injected clock.
+	now time.Time
+	// requirements are what the matching policies require; nil when blocked is set.
+	requirements *policy.Requirements
+	// blocked says why no review can happen; nil when requirements is set.
+	blocked *policy.Blocked
+	// signOffs are the SignOffs whose spec.post names the post.
+	signOffs []greenlightv1alpha1.SignOff
+}
+
+// signOffVerdict says whether one SignOff counts towards its department and, if not, why.
+type signOffVerdict struct {
+	counted bool
+	reason  string
+	message string
+}
+
+// reviewResult is a post's computed status and the verdict on each of its SignOffs, by name.
+type reviewResult struct {
+	status   greenlightv1alpha1.ContentPostStatus
+	verdicts map[string]signOffVerdict
+}
+
+// computeReview computes a post's status from its spec and the inputs. It never reads the clock
+// or the API: given the same post and inputs it returns the same result.
+func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) reviewResult {
+	status := *post.Status.DeepCopy()
+	status.ObservedGeneration = post.Generation
+	status.Revision = revision.Of(&post.Spec)
+	status.Stage, status.WaitingOn = "", ""
+	result := reviewResult{verdicts: map[string]signOffVerdict{}}
+
+	if in.blocked != nil {
+		status.Policies = nil
+		status.Departments = nil
+		for _, s := range in.signOffs {
+			result.verdicts[s.Name] = signOffVerdict{reason: ReasonPostBlocked,
+				message: fmt.Sprintf("post %s is blocked: %s", post.Name, in.blocked.Message)}
+		}
+		if post.Spec.Draft {
+			status.Phase = greenlightv1alpha1.PostDraft
+		} else {
+			status.Phase = greenlightv1alpha1.PostBlocked
+		}
+		setPostConditions(&status, post, in.blocked)
+		result.status = status
+		return result
+	}
+
+	status.Policies = in.requirements.Policies
+	status.Departments = evaluateDepartments(post, in, result.verdicts)
+	status.Phase = postPhase(post, status.Departments)
+	if status.Phase == greenlightv1alpha1.PostInReview {
+		status.Stage, status.WaitingOn = currentStages(status.Departments)
+	}
+	setPostConditions(&status, post, nil)
+	result.status = status
+	return result
+}
+
+// departmentDecision is what a department's current sign-offs decide.
+type departmentDecision struct {
+	state      greenlightv1alpha1.DepartmentState
+	approvedBy []string
+	decidedAt  *metav1.Time
+	comment    string
+}
+
+// evaluateDepartments computes every department's status, in requirement order, and records a
+// verdict for each SignOff.
+func evaluateDepartments(post *greenlightv1alpha1.ContentPost, in reviewInputs, verdicts map[string]signOffVerdict) []greenlightv1alpha1.DepartmentStatus {
+	byDepartment := map[string][]greenlightv1alpha1.SignOff{}
+	for _, s := range in.signOffs {
+		byDepartment[s.Spec.Department] = append(byDepartment[s.Spec.Department], s)
+	}
+	for name, signOffs := range byDepartment {
+		if !slices.ContainsFunc(in.requirements.Departments, func(d policy.Department) bool { return d.Name == name }) {
+			for _, s := range signOffs {
+				verdicts[s.Name] = signOffVerdict{reason: ReasonUnknownDepartment, message: fmt.Sprintf(
+					"department %s is not one that the post's policies (%s) define", name, strings.Join(in.requirements.Policies, ", "))}
+			}
+		}
+	}
+
+	departments := make([]greenlightv1alpha1.DepartmentStatus, 0, len(in.requirements.Departments))
+	for _, d := range in.requirements.Departments {
+		covered := revision.Covered(&post.Spec, d.Covers)
+		status := greenlightv1alpha1.DepartmentStatus{
+			Name: d.Name, Stage: d.Stage, Revision: covered, MinApprovals: max(d.MinApprovals, 1),
+		}
+		required, whyRequired := isRequired(d, post)
+		status.Message = whyRequired
+		if !required {
+			status.State = greenlightv1alpha1.DepartmentNotRequired
+			for _, s := range byDepartment[d.Name] {
+				verdicts[s.Name] = signOffVerdict{reason: ReasonDepartmentNotRequired, message: fmt.Sprintf(
+					"department %s is not required for this post (its when expression is false)", d.Name)}
+			}
+		} else {
+			decision := decide(d, covered, post, byDepartment[d.Name], verdicts)
+			status.State, status.ApprovedBy, status.DecidedAt, status.Comment =
+				decision.state, decision.approvedBy, decision.decidedAt, decision.comment
+		}
+		departments = append(departments, status)
+	}
+
+	openStages(in.requirements.Departments, departments)
+	for i := range departments {
+		if post.Spec.Draft && departments[i].State == greenlightv1alpha1.DepartmentPending {
+			// A draft is not under review: show who will review it once submitted.
+			departments[i].State = greenlightv1alpha1.DepartmentWaiting
+		}
+		departments[i].RequestedAt = requestedAt(post, &departments[i], in.now)
+	}
+	return departments
+}
+
+// isRequired evaluates a department's when expression. An expression that fails makes the
+// department required (fail closed), and the returned message says why.
+func isRequired(d policy.Department, post *greenlightv1alpha1.ContentPost) (bool, string) {
+	if d.When == nil {
+		return true, ""
+	}
+	required, err := policy.Eval(d.When, post)
+	if err != nil {
+		return true, fmt.Sprintf("required because its when expression could not be evaluated: %v", err)
+	}
+	return required, ""
+}
+
+// decide counts a required department's sign-offs. Only sign-offs with a reviewer, for the
+// department's current covered revision, and not by the post's author (unless the policy
+// allows it) count. A current Reject outweighs everything, then a current RequestChanges; else
+// the department is approved once minApprovals distinct reviewers approved.
+func decide(d policy.Department, covered string, post *greenlightv1alpha1.ContentPost,
+	signOffs []greenlightv1alpha1.SignOff, verdicts map[string]signOffVerdict) departmentDecision {
+	slices.SortFunc(signOffs, func(a, b greenlightv1alpha1.SignOff) int {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+
+	var decision departmentDecision
+	var latestReject, latestChanges *greenlightv1alpha1.SignOff
+	var approvals []*greenlightv1alpha1.SignOff
+	for i := range signOffs {
+		s := &signOffs[i]
+		switch {
+		case s.Spec.Reviewer == "":
+			verdicts[s.Name] = signOffVerdict{reason: ReasonNoReviewer, message: "spec.reviewer is empty, so nobody vouches for this " +
+				"decision; create sign-offs through the Kubernetes API so admission records the reviewer"}
+			continue
+		case s.Spec.Revision != covered:
+			verdicts[s.Name] = signOffVerdict{reason: ReasonStaleRevision, message: fmt.Sprintf(
+				"the post changed since %s reviewed it: the sign-off is for revision %s, but department %s now reviews %s",
+				s.Spec.Reviewer, shortRevision(s.Spec.Revision), d.Name, shortRevision(covered))}
+			continue
+		case !d.AllowSelfApproval && s.Spec.Reviewer == post.Spec.Author:
+			verdicts[s.Name] = signOffVerdict{reason: ReasonSelfApproval, message: fmt.Sprintf(
+				"%s is the post's author and policy %s does not allow self-approval", s.Spec.Reviewer, d.Policy)}
+			continue
+		}
+		verdicts[s.Name] = signOffVerdict{counted: true, reason: ReasonCounted,
+			message: fmt.Sprintf("%s's %s counts for department %s", s.Spec.Reviewer, s.Spec.Decision, d.Name)}
+		switch s.Spec.Decision {
+		case greenlightv1alpha1.DecisionReject:
+			latestReject = s
+		case greenlightv1alpha1.DecisionRequestChanges:
+			latestChanges = s
+		case greenlightv1alpha1.DecisionApprove:
+			if slices.ContainsFunc(approvals, func(a *greenlightv1alpha1.SignOff) bool { return a.Spec.Reviewer == s.Spec.Reviewer }) {
+				verdicts[s.Name] = signOffVerdict{reason: ReasonDuplicateReviewer, message: fmt.Sprintf(
+					"%s already approved this revision for department %s; one reviewer counts once", s.Spec.Reviewer, d.Name)}
+				continue
+			}
+			approvals = append(approvals, s)
+			decision.approvedBy = append(decision.approvedBy, s.Spec.Reviewer)
+		}
+	}
+
+	minApprovals := int(max(d.MinApprovals, 1))
+	switch {
+	case latestReject != nil:
+		decision.state, decision.comment = greenlightv1alpha1.DepartmentRejected, latestReject.Spec.Comment
+		decision.decidedAt = latestReject.CreationTimestamp.DeepCopy()
+	case latestChanges != nil:
+		decision.state, decision.comment = greenlightv1alpha1.DepartmentChangesRequested, latestChanges.Spec.Comment
+		decision.decidedAt = latestChanges.CreationTimestamp.DeepCopy()
+	case len(approvals) >= minApprovals:
+		decision.state = greenlightv1alpha1.DepartmentApproved
+		decision.decidedAt = approvals[minApprovals-1].CreationTimestamp.DeepCopy()
+	default:
+		// Pending or Waiting: openStages decides which.
+		decision.state = greenlightv1alpha1.DepartmentPending
+	}
+	return decision
+}
+
+// openStages turns undecided departments whose stage has not started into Waiting. Within each
+// policy a stage starts when every department of every earlier stage is Approved or
+// NotRequired. Departments that already decided keep their decision while it is current.
+func openStages(requirements []policy.Department, departments []greenlightv1alpha1.DepartmentStatus) {
+	// blockedFrom[policy] is the first stage index that has not started.
+	blockedFrom := map[string]int{}
+	for i, d := range requirements {
+		if _, seen := blockedFrom[d.Policy]; !seen {
+			blockedFrom[d.Policy] = len(requirements) // every stage started so far
+		}
+		if !isPassed(departments[i].State) && d.StageIndex+1 < blockedFrom[d.Policy] {
+			blockedFrom[d.Policy] = d.StageIndex + 1
+		}
+	}
+	for i, d := range requirements {
+		if departments[i].State == greenlightv1alpha1.DepartmentPending && d.StageIndex >= blockedFrom[d.Policy] {
+			departments[i].State = greenlightv1alpha1.DepartmentWaiting
+		}
+	}
+}
+
+func isPassed(state greenlightv1alpha1.DepartmentState) bool {
+	return state == greenlightv1alpha1.DepartmentApproved || state == greenlightv1alpha1.DepartmentNotRequired
+}
+
+// requestedAt is when the department's review of its current covered revision began: kept from
+// the previous status while the department stays under review of the same revision, stamped
+// now when its stage starts or its covered fields change.
+func requestedAt(post *greenlightv1alpha1.ContentPost, d *greenlightv1alpha1.DepartmentStatus, now time.Time) *metav1.Time {
+	if d.State == greenlightv1alpha1.DepartmentWaiting || d.State == greenlightv1alpha1.DepartmentNotRequired || post.Spec.Draft {
+		return nil
+	}
+	if prev := findDepartment(post.Status.Departments, d.Name); prev != nil && prev.RequestedAt != nil &&
+		prev.Revision == d.Revision && prev.State != greenlightv1alpha1.DepartmentWaiting && prev.State != greenlightv1alpha1.DepartmentNotRequired {
+		return prev.RequestedAt
+	}
+	t := metav1.NewTime(now.Truncate(time.Second))
+	return &t
+}
+
+// postPhase is the post's phase from its departments.
+func postPhase(post *greenlightv1alpha1.ContentPost, departments []greenlightv1alpha1.DepartmentStatus) greenlightv1alpha1.PostPhase {
+	if post.Spec.Draft {
+		return greenlightv1alpha1.PostDraft
+	}
+	has := func(state greenlightv1alpha1.DepartmentState) bool {
+		return slices.ContainsFunc(departments, func(d greenlightv1alpha1.DepartmentStatus) bool { return d.State == state })
+	}
+	switch {
+	case has(greenlightv1alpha1.DepartmentRejected):
+		return greenlightv1alpha1.PostRejected
+	case has(greenlightv1alpha1.DepartmentChangesRequested):
+		return greenlightv1alpha1.PostChangesRequested
+	case !slices.ContainsFunc(departments, func(d greenlightv1alpha1.DepartmentStatus) bool { return !isPassed(d.State) }):
+		return greenlightv1alpha1.PostScheduled
+	default:
+		return greenlightv1alpha1.PostInReview
+	}
+}
+
+// currentStages names the stages under review and the departments still pending in them.
+func currentStages(departments []greenlightv1alpha1.DepartmentStatus) (stages, waitingOn string) {
+	var stageNames, pending []string
+	for _, d := range departments {
+		if d.State != greenlightv1alpha1.DepartmentPending {
+			continue
+		}
+		pending = append(pending, d.Name)
+		if !slices.Contains(stageNames, d.Stage) {
+			stageNames = append(stageNames, d.Stage)
+		}
+	}
+	return strings.Join(stageNames, ","), strings.Join(pending, ",")
+}
+
+// setPostConditions sets Ready, Reconciling, Stalled and Approved from the phase. Reconciling
+// and Stalled are present only while True (kstatus).
+func setPostConditions(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv1alpha1.ContentPost, blocked *policy.Blocked) {
+	gen := post.Generation
+	set := func(condition string, s metav1.ConditionStatus, reason, message string) {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type: condition, Status: s, Reason: reason, Message: message, ObservedGeneration: gen,
+		})
+	}
+	progress := func(reconciling, stalled bool, reason, message string) {
+		set(greenlightv1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
+		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionReconciling)
+		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionStalled)
+		if reconciling {
+			set(greenlightv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, message)
+		}
+		if stalled {
+			set(greenlightv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
+		}
+	}
+
+	switch status.Phase {
+	case greenlightv1alpha1.PostDraft:
+		message := "The post is a draft; set spec.draft to false to submit it for review."
+		if blocked != nil {
+			message += " Once submitted it would be blocked: " + blocked.Message
+		}
+		set(greenlightv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonDraft, message)
+		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionReconciling)
+		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionStalled)
+		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonDraft, "Drafts are not reviewed.")
+	case greenlightv1alpha1.PostBlocked:
+		progress(false, true, blocked.Reason, blocked.Message)
+		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, blocked.Reason, "Blocked posts are never approved: "+blocked.Message)
+	case greenlightv1alpha1.PostRejected:
+		message := decidedMessage(status.Departments, greenlightv1alpha1.DepartmentRejected, "rejected this revision",
+			"Only a new revision of the fields they cover reopens review.")
+		progress(false, true, ReasonRejected, message)
+		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonRejected, message)
+	case greenlightv1alpha1.PostChangesRequested:
+		message := decidedMessage(status.Departments, greenlightv1alpha1.DepartmentChangesRequested, "requested changes",
+			"Edit a field they cover to reopen their review.")
+		progress(false, true, ReasonChangesRequested, message)
+		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonChangesRequested, message)
+	case greenlightv1alpha1.PostInReview:
+		message := fmt.Sprintf("Waiting on %s (stage %s).", strings.ReplaceAll(status.WaitingOn, ",", ", "), status.Stage)
+		progress(true, false, ReasonInReview, message)
+		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonAwaitingReview, message)
+	case greenlightv1alpha1.PostScheduled:
+		progress(true, false, ReasonScheduled, "Approved; waiting to be published.")
+		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionTrue, ReasonApproved,
+			fmt.Sprintf("Every required department approved revision %s.", shortRevision(status.Revision)))
+	}
+}
+
+// decidedMessage names the departments in state and their comments, then what to do.
+func decidedMessage(departments []greenlightv1alpha1.DepartmentStatus, state greenlightv1alpha1.DepartmentState, verb, todo string) string {
+	var parts []string
+	for _, d := range departments {
+		if d.State == state {
+			parts = append(parts, fmt.Sprintf("%s %s: %q", d.Name, verb, d.Comment))
+		}
+	}
+	return strings.Join(parts, "; ") + ". " + todo
+}
+
+func findDepartment(departments []greenlightv1alpha1.DepartmentStatus, name string) *greenlightv1alpha1.DepartmentStatus {
+	for i := range departments {
+		if departments[i].Name == name {
+			return &departments[i]
+		}
+	}
+	return nil
+}
+
+// shortRevision abbreviates a digest for messages, as git abbreviates commits.
+func shortRevision(r string) string {
+	if len(r) > len(revision.Prefix)+12 {
+		return r[:len(revision.Prefix)+12]
+	}
+	return r
+}

@@ -1,0 +1,61 @@
+// Package controllers holds one reconciler per Greenlight kind. Each computes status with pure
+// functions in <kind>_status.go and writes it once per reconcile.
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+)
+
+// signOffPostIndex indexes SignOffs by spec.post, so that a post's sign-offs are found without
+// listing every SignOff in the namespace.
+const signOffPostIndex = "spec.post"
+
+// SetupIndexes registers the field indexes the reconcilers share. Call it once per manager,
+// before setting up the reconcilers.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(ctx, &greenlightv1alpha1.SignOff{}, signOffPostIndex,
+		func(o client.Object) []string { return []string{o.(*greenlightv1alpha1.SignOff).Spec.Post} })
+}
+
+// EventRecorder records Kubernetes Events. It is the core/v1 recorder's interface: unlike the
+// events.k8s.io/v1 recorder, which folds every later event with the same object, reason and
+// action into the first one's series for minutes, it keeps each distinct message, and the
+// reconcilers announce each transition once with its own message.
+type EventRecorder = record.EventRecorder
+
+// reviewReader gathers what a post's review is computed from, through the manager's cache.
+type reviewReader struct {
+	client   client.Client
+	compiler *policy.Compiler
+}
+
+// read returns the inputs for computing post's review at now. It costs one list of the
+// namespace's policies and one indexed list of the post's sign-offs.
+func (r reviewReader) read(ctx context.Context, post *greenlightv1alpha1.ContentPost) (reviewInputs, error) {
+	var policies greenlightv1alpha1.ApprovalPolicyList
+	if err := r.client.List(ctx, &policies, client.InNamespace(post.Namespace)); err != nil {
+		return reviewInputs{}, fmt.Errorf("listing ApprovalPolicies: %w", err)
+	}
+	var signOffs greenlightv1alpha1.SignOffList
+	if err := r.client.List(ctx, &signOffs, client.InNamespace(post.Namespace),
+		client.MatchingFields{signOffPostIndex: post.Name}); err != nil {
+		return reviewInputs{}, fmt.Errorf("listing SignOffs: %w", err)
+	}
+	requirements, blocked := policy.Resolve(post, policies.Items, r.compiler)
+	return reviewInputs{requirements: requirements, blocked: blocked, signOffs: signOffs.Items}, nil
+}
+
+// postsOfSignOff maps a SignOff to the post it names.
+func postsOfSignOff(_ context.Context, o client.Object) []reconcile.Request {
+	s := o.(*greenlightv1alpha1.SignOff)
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.Post}}}
+}

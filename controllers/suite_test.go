@@ -1,0 +1,139 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+		metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/testenv"
+)
+
+var (
+	// k reads and writes straight to the API server (no cache), as a cluster administrator.
+	k client.Client
+	// fakeClock is the reconcilers' clock; tests move it instead of sleeping.
+	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
+	env, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, greenlightv1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	k, err = client.New(env.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := startManager(ctx, env, scheme); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// startManager runs the reconcilers as main.go does, with the fake clock.
+func startManager(ctx context.Context, env *testenv.Environment, scheme *runtime.Scheme) error {
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return err
+	}
+	compiler, err := policy.NewCompiler()
+	if err != nil {
+		return err
+	}
+	if err := SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	// The core/v1 recorder keeps each transition's message; see controllers.EventRecorder.
+	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: the events.k8s.io recorder folds distinct transitions into one series
+	if err := NewContentPostReconciler(mgr.GetClient(), recorder, compiler, fakeClock).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := NewApprovalPolicyReconciler(mgr.GetClient(), compiler).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := NewSignOffReconciler(mgr.GetClient(), recorder, compiler).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped:", err)
+		}
+	}()
+	return nil
+}
+
+// zapLevel keeps the manager quiet unless GREENLIGHT_TEST_LOG=debug.
+func zapLevel() zapcore.Level {
+	if os.Getenv("GREENLIGHT_TEST_LOG") == "debug" {
+		return zapcore.DebugLevel
+	}
+	return zapcore.ErrorLevel
+}
+
+// newNamespace creates a namespace for one test, so tests never see each other's objects.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
+	if err := k.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
+
+// eventsOf returns "Reason: note" for every event regarding the named object, oldest first.
+func eventsOf(ctx context.Context, namespace, name string) ([]string, error) {
+	var list corev1.EventList
+	if err := k.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(list.Items, func(i, j int) bool {
+		return list.Items[i].CreationTimestamp.Before(&list.Items[j].CreationTimestamp)
+	})
+	var out []string
+	for _, e := range list.Items {
+		if e.InvolvedObject.Name == name {
+			out = append(out, e.Reason+": "+e.Message)
+		}
+	}
+	return out, nil
+}
