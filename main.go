@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/utils/clock"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // Cloud auth providers for kubeconfigs that use them.
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -172,16 +172,17 @@ func setupControllers(mgr ctrl.Manager) error {
 	if err := controllers.SetupIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
-	// The core/v1 recorder keeps each transition's message; see controllers.EventRecorder.
-	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: the events.k8s.io recorder folds distinct transitions into one series
+	// The core/v1 recorder keeps each transition's message; the events.k8s.io one folds distinct
+	// transitions into one series (see controllers.EventRecorder).
+	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: deliberate, see above
 	if err := controllers.NewContentPostReconciler(mgr.GetClient(), recorder, compiler, clock.RealClock{}).
 		SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := controllers.NewApprovalPolicyReconciler(mgr.GetClient(), compiler).SetupWithManager(mgr); err != nil {
+	if err := controllers.NewApprovalPolicyReconciler(mgr.GetClient(), compiler, clock.RealClock{}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return controllers.NewSignOffReconciler(mgr.GetClient(), recorder, compiler).SetupWithManager(mgr)
+	return controllers.NewSignOffReconciler(mgr.GetClient(), recorder, compiler, clock.RealClock{}).SetupWithManager(mgr)
 }
 
 // newCertWatcher watches a certificate and key in dir, so that rotated certificates are served

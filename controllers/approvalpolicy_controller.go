@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,11 +23,13 @@ import (
 type ApprovalPolicyReconciler struct {
 	client   client.Client
 	compiler *policy.Compiler
+	// clock stamps condition transitions; tests inject a fake one.
+	clock clock.PassiveClock
 }
 
-// NewApprovalPolicyReconciler returns a policy reconciler.
-func NewApprovalPolicyReconciler(c client.Client, compiler *policy.Compiler) *ApprovalPolicyReconciler {
-	return &ApprovalPolicyReconciler{client: c, compiler: compiler}
+// NewApprovalPolicyReconciler returns a policy reconciler that reads time from clk.
+func NewApprovalPolicyReconciler(c client.Client, compiler *policy.Compiler, clk clock.PassiveClock) *ApprovalPolicyReconciler {
+	return &ApprovalPolicyReconciler{client: c, compiler: compiler, clock: clk}
 }
 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=approvalpolicies,verbs=get;list;watch
@@ -53,7 +56,7 @@ func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}
 
-	status := computePolicyStatus(p, problems, matched)
+	status := computePolicyStatus(p, problems, matched, r.clock.Now())
 	if equality.Semantic.DeepEqual(p.Status, status) {
 		return ctrl.Result{}, nil
 	}

@@ -10,7 +10,9 @@ import (
 
 // Fixture builders: newPost("launch").withChannels("mastodon").obj().
 
-type postBuilder struct{ post greenlightv1alpha1.ContentPost }
+type postBuilder struct {
+	post greenlightv1alpha1.ContentPost
+}
 
 func newPost(name string) *postBuilder {
 	return &postBuilder{post: greenlightv1alpha1.ContentPost{
@@ -23,22 +25,13 @@ func newPost(name string) *postBuilder {
 	}}
 }
 
-func (b *postBuilder) in(namespace string) *postBuilder { b.post.Namespace = namespace; return b }
-func (b *postBuilder) draft() *postBuilder              { b.post.Spec.Draft = true; return b }
-func (b *postBuilder) labels(l map[string]string) *postBuilder {
-	b.post.Labels = l
-	return b
-}
-func (b *postBuilder) withChannels(names ...string) *postBuilder {
-	b.post.Spec.Channels = nil
-	for _, n := range names {
-		b.post.Spec.Channels = append(b.post.Spec.Channels, greenlightv1alpha1.Channel{Name: n})
-	}
-	return b
-}
+func (b *postBuilder) in(namespace string) *postBuilder     { b.post.Namespace = namespace; return b }
+func (b *postBuilder) draft() *postBuilder                  { b.post.Spec.Draft = true; return b }
 func (b *postBuilder) obj() *greenlightv1alpha1.ContentPost { return b.post.DeepCopy() }
 
-type policyBuilder struct{ policy greenlightv1alpha1.ApprovalPolicy }
+type policyBuilder struct {
+	policy greenlightv1alpha1.ApprovalPolicy
+}
 
 func newPolicy(name string) *policyBuilder {
 	return &policyBuilder{policy: greenlightv1alpha1.ApprovalPolicy{
@@ -99,8 +92,11 @@ func newSignOff(post, department, reviewer string) *signOffBuilder {
 	}}
 }
 
-func (b *signOffBuilder) in(namespace string) *signOffBuilder { b.signOff.Namespace = namespace; return b }
-func (b *signOffBuilder) revision(r string) *signOffBuilder   { b.signOff.Spec.Revision = r; return b }
+func (b *signOffBuilder) in(namespace string) *signOffBuilder {
+	b.signOff.Namespace = namespace
+	return b
+}
+func (b *signOffBuilder) revision(r string) *signOffBuilder { b.signOff.Spec.Revision = r; return b }
 func (b *signOffBuilder) requestChanges(comment string) *signOffBuilder {
 	b.signOff.Spec.Decision, b.signOff.Spec.Comment = greenlightv1alpha1.DecisionRequestChanges, comment
 	return b

@@ -29,7 +29,8 @@ type ContentPostReconciler struct {
 }
 
 // NewContentPostReconciler returns a reconciler that reads time from clk.
-func NewContentPostReconciler(c client.Client, recorder EventRecorder, compiler *policy.Compiler, clk clock.PassiveClock) *ContentPostReconciler {
+func NewContentPostReconciler(c client.Client, recorder EventRecorder, compiler *policy.Compiler,
+	clk clock.PassiveClock) *ContentPostReconciler {
 	return &ContentPostReconciler{client: c, recorder: recorder, reader: reviewReader{client: c, compiler: compiler}, clock: clk}
 }
 

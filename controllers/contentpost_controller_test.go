@@ -148,6 +148,11 @@ func TestThreeDepartmentsInTwoStagesFromDraftToApproved(t *testing.T) {
 	g.Expect(departmentOf(got, "legal").DecidedAt).NotTo(BeNil())
 	expectEvents(g, ns, "launch", HavePrefix("Approved: Every required department approved revision sha256:"))
 	expectCounted(g, carol, metav1.ConditionTrue, ReasonCounted)
+
+	// Once settled, reconciles triggered by the sign-offs' own status writes change nothing and
+	// write nothing.
+	settled := getPost(g, ns, "launch").ResourceVersion
+	g.Consistently(func(g Gomega) string { return getPost(g, ns, "launch").ResourceVersion }, time.Second, poll).Should(Equal(settled))
 }
 
 func TestQuorumOfTwoNeedsTwoDistinctReviewers(t *testing.T) {

@@ -85,7 +85,7 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 		} else {
 			status.Phase = greenlightv1alpha1.PostBlocked
 		}
-		setPostConditions(&status, post, in.blocked)
+		setPostConditions(&status, post, in.blocked, in.now)
 		result.status = status
 		return result
 	}
@@ -96,7 +96,7 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	if status.Phase == greenlightv1alpha1.PostInReview {
 		status.Stage, status.WaitingOn = currentStages(status.Departments)
 	}
-	setPostConditions(&status, post, nil)
+	setPostConditions(&status, post, nil, in.now)
 	result.status = status
 	return result
 }
@@ -111,7 +111,8 @@ type departmentDecision struct {
 
 // evaluateDepartments computes every department's status, in requirement order, and records a
 // verdict for each SignOff.
-func evaluateDepartments(post *greenlightv1alpha1.ContentPost, in reviewInputs, verdicts map[string]signOffVerdict) []greenlightv1alpha1.DepartmentStatus {
+func evaluateDepartments(post *greenlightv1alpha1.ContentPost, in reviewInputs,
+	verdicts map[string]signOffVerdict) []greenlightv1alpha1.DepartmentStatus {
 	byDepartment := map[string][]greenlightv1alpha1.SignOff{}
 	for _, s := range in.signOffs {
 		byDepartment[s.Spec.Department] = append(byDepartment[s.Spec.Department], s)
@@ -272,8 +273,9 @@ func requestedAt(post *greenlightv1alpha1.ContentPost, d *greenlightv1alpha1.Dep
 	if d.State == greenlightv1alpha1.DepartmentWaiting || d.State == greenlightv1alpha1.DepartmentNotRequired || post.Spec.Draft {
 		return nil
 	}
-	if prev := findDepartment(post.Status.Departments, d.Name); prev != nil && prev.RequestedAt != nil &&
-		prev.Revision == d.Revision && prev.State != greenlightv1alpha1.DepartmentWaiting && prev.State != greenlightv1alpha1.DepartmentNotRequired {
+	prev := findDepartment(post.Status.Departments, d.Name)
+	if prev != nil && prev.RequestedAt != nil && prev.Revision == d.Revision &&
+		prev.State != greenlightv1alpha1.DepartmentWaiting && prev.State != greenlightv1alpha1.DepartmentNotRequired {
 		return prev.RequestedAt
 	}
 	t := metav1.NewTime(now.Truncate(time.Second))
@@ -316,58 +318,74 @@ func currentStages(departments []greenlightv1alpha1.DepartmentStatus) (stages, w
 }
 
 // setPostConditions sets Ready, Reconciling, Stalled and Approved from the phase. Reconciling
-// and Stalled are present only while True (kstatus).
-func setPostConditions(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv1alpha1.ContentPost, blocked *policy.Blocked) {
-	gen := post.Generation
-	set := func(condition string, s metav1.ConditionStatus, reason, message string) {
-		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
-			Type: condition, Status: s, Reason: reason, Message: message, ObservedGeneration: gen,
-		})
-	}
-	progress := func(reconciling, stalled bool, reason, message string) {
-		set(greenlightv1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
-		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionReconciling)
-		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionStalled)
-		if reconciling {
-			set(greenlightv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, message)
-		}
-		if stalled {
-			set(greenlightv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
-		}
-	}
-
+// and Stalled are present only while True (kstatus). A condition's lastTransitionTime is now
+// when its status changes and is kept otherwise.
+func setPostConditions(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv1alpha1.ContentPost,
+	blocked *policy.Blocked, now time.Time) {
+	conditions := conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: now}
+	var (
+		ready                        = metav1.ConditionFalse
+		reason, message              string
+		reconciling, stalled         bool
+		approved                     = metav1.ConditionFalse
+		approvedReason, approvedText string
+	)
 	switch status.Phase {
 	case greenlightv1alpha1.PostDraft:
-		message := "The post is a draft; set spec.draft to false to submit it for review."
+		ready, reason, message = metav1.ConditionTrue, ReasonDraft, "The post is a draft; set spec.draft to false to submit it for review."
 		if blocked != nil {
 			message += " Once submitted it would be blocked: " + blocked.Message
 		}
-		set(greenlightv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonDraft, message)
-		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionReconciling)
-		meta.RemoveStatusCondition(&status.Conditions, greenlightv1alpha1.ConditionStalled)
-		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonDraft, "Drafts are not reviewed.")
+		approvedReason, approvedText = ReasonDraft, "Drafts are not reviewed."
 	case greenlightv1alpha1.PostBlocked:
-		progress(false, true, blocked.Reason, blocked.Message)
-		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, blocked.Reason, "Blocked posts are never approved: "+blocked.Message)
+		reason, message, stalled = blocked.Reason, blocked.Message, true
+		approvedReason, approvedText = blocked.Reason, "Blocked posts are never approved: "+blocked.Message
 	case greenlightv1alpha1.PostRejected:
-		message := decidedMessage(status.Departments, greenlightv1alpha1.DepartmentRejected, "rejected this revision",
+		reason, stalled = ReasonRejected, true
+		message = decidedMessage(status.Departments, greenlightv1alpha1.DepartmentRejected, "rejected this revision",
 			"Only a new revision of the fields they cover reopens review.")
-		progress(false, true, ReasonRejected, message)
-		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonRejected, message)
+		approvedReason, approvedText = reason, message
 	case greenlightv1alpha1.PostChangesRequested:
-		message := decidedMessage(status.Departments, greenlightv1alpha1.DepartmentChangesRequested, "requested changes",
+		reason, stalled = ReasonChangesRequested, true
+		message = decidedMessage(status.Departments, greenlightv1alpha1.DepartmentChangesRequested, "requested changes",
 			"Edit a field they cover to reopen their review.")
-		progress(false, true, ReasonChangesRequested, message)
-		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonChangesRequested, message)
+		approvedReason, approvedText = reason, message
 	case greenlightv1alpha1.PostInReview:
-		message := fmt.Sprintf("Waiting on %s (stage %s).", strings.ReplaceAll(status.WaitingOn, ",", ", "), status.Stage)
-		progress(true, false, ReasonInReview, message)
-		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionFalse, ReasonAwaitingReview, message)
+		reason, reconciling = ReasonInReview, true
+		message = fmt.Sprintf("Waiting on %s (stage %s).", strings.ReplaceAll(status.WaitingOn, ",", ", "), status.Stage)
+		approvedReason, approvedText = ReasonAwaitingReview, message
 	case greenlightv1alpha1.PostScheduled:
-		progress(true, false, ReasonScheduled, "Approved; waiting to be published.")
-		set(greenlightv1alpha1.ConditionApproved, metav1.ConditionTrue, ReasonApproved,
-			fmt.Sprintf("Every required department approved revision %s.", shortRevision(status.Revision)))
+		reason, message, reconciling = ReasonScheduled, "Approved; waiting to be published.", true
+		approved, approvedReason = metav1.ConditionTrue, ReasonApproved
+		approvedText = fmt.Sprintf("Every required department approved revision %s.", shortRevision(status.Revision))
 	}
+	conditions.set(greenlightv1alpha1.ConditionReady, ready, reason, message)
+	conditions.setIf(reconciling, greenlightv1alpha1.ConditionReconciling, reason, message)
+	conditions.setIf(stalled, greenlightv1alpha1.ConditionStalled, reason, message)
+	conditions.set(greenlightv1alpha1.ConditionApproved, approved, approvedReason, approvedText)
+}
+
+// conditionSetter sets conditions without reading the wall clock.
+type conditionSetter struct {
+	conditions *[]metav1.Condition
+	generation int64
+	now        time.Time
+}
+
+func (c conditionSetter) set(conditionType string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(c.conditions, metav1.Condition{
+		Type: conditionType, Status: status, Reason: reason, Message: message, ObservedGeneration: c.generation,
+		LastTransitionTime: metav1.NewTime(c.now.Truncate(time.Second)),
+	})
+}
+
+// setIf sets an abnormal-true condition (Reconciling, Stalled) to True, or removes it.
+func (c conditionSetter) setIf(present bool, conditionType, reason, message string) {
+	if present {
+		c.set(conditionType, metav1.ConditionTrue, reason, message)
+		return
+	}
+	meta.RemoveStatusCondition(c.conditions, conditionType)
 }
 
 // decidedMessage names the departments in state and their comments, then what to do.

@@ -3,12 +3,14 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,11 +30,13 @@ type SignOffReconciler struct {
 	client   client.Client
 	recorder EventRecorder
 	reader   reviewReader
+	// clock stamps condition transitions; tests inject a fake one.
+	clock clock.PassiveClock
 }
 
-// NewSignOffReconciler returns a SignOff reconciler.
-func NewSignOffReconciler(c client.Client, recorder EventRecorder, compiler *policy.Compiler) *SignOffReconciler {
-	return &SignOffReconciler{client: c, recorder: recorder, reader: reviewReader{client: c, compiler: compiler}}
+// NewSignOffReconciler returns a SignOff reconciler that reads time from clk.
+func NewSignOffReconciler(c client.Client, recorder EventRecorder, compiler *policy.Compiler, clk clock.PassiveClock) *SignOffReconciler {
+	return &SignOffReconciler{client: c, recorder: recorder, reader: reviewReader{client: c, compiler: compiler}, clock: clk}
 }
 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=signoffs,verbs=get;list;watch
@@ -63,6 +67,7 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		in.now = r.clock.Now()
 		var found bool
 		if verdict, found = computeReview(post, in).verdicts[signOff.Name]; !found {
 			// The cache has the SignOff but its index does not yet: try again shortly.
@@ -70,7 +75,8 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		}
 	}
 
-	status := signOffStatus(signOff, verdict)
+	now := r.clock.Now()
+	status := signOffStatus(signOff, verdict, now)
 	if equality.Semantic.DeepEqual(signOff.Status, status) {
 		return ctrl.Result{}, nil
 	}
@@ -91,17 +97,15 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // signOffStatus is the SignOff's status for a verdict.
-func signOffStatus(s *greenlightv1alpha1.SignOff, verdict signOffVerdict) greenlightv1alpha1.SignOffStatus {
+func signOffStatus(s *greenlightv1alpha1.SignOff, verdict signOffVerdict, now time.Time) greenlightv1alpha1.SignOffStatus {
 	status := *s.Status.DeepCopy()
 	status.ObservedGeneration = s.Generation
 	counted := metav1.ConditionFalse
 	if verdict.counted {
 		counted = metav1.ConditionTrue
 	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
-		Type: greenlightv1alpha1.ConditionCounted, Status: counted, Reason: verdict.reason,
-		Message: verdict.message, ObservedGeneration: s.Generation,
-	})
+	conditionSetter{conditions: &status.Conditions, generation: s.Generation, now: now}.
+		set(greenlightv1alpha1.ConditionCounted, counted, verdict.reason, verdict.message)
 	return status
 }
 

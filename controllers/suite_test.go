@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
-		metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -83,15 +83,14 @@ func startManager(ctx context.Context, env *testenv.Environment, scheme *runtime
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	// The core/v1 recorder keeps each transition's message; see controllers.EventRecorder.
-	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: the events.k8s.io recorder folds distinct transitions into one series
+	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
 	if err := NewContentPostReconciler(mgr.GetClient(), recorder, compiler, fakeClock).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := NewApprovalPolicyReconciler(mgr.GetClient(), compiler).SetupWithManager(mgr); err != nil {
+	if err := NewApprovalPolicyReconciler(mgr.GetClient(), compiler, fakeClock).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := NewSignOffReconciler(mgr.GetClient(), recorder, compiler).SetupWithManager(mgr); err != nil {
+	if err := NewSignOffReconciler(mgr.GetClient(), recorder, compiler, fakeClock).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	go func() {

@@ -73,7 +73,8 @@ func Matches(p *greenlightv1alpha1.ApprovalPolicy, postLabels map[string]string)
 
 // Resolve returns the requirements of the policies (all in the post's namespace) that select
 // the post, or why the post is blocked.
-func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1.ApprovalPolicy, compiler *Compiler) (*Requirements, *Blocked) {
+func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1.ApprovalPolicy,
+	compiler *Compiler) (*Requirements, *Blocked) {
 	sorted := slices.Clone(policies)
 	slices.SortFunc(sorted, func(a, b greenlightv1alpha1.ApprovalPolicy) int { return strings.Compare(a.Name, b.Name) })
 
