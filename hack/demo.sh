@@ -39,6 +39,36 @@ start() {
   echo $! >"$DEMO_DIR/pids/$name"
 }
 
+POST=launch-teaser
+
+post_field() { k get post -n "$NAMESPACE" "$POST" -o jsonpath="$1"; }
+phase_is() { [[ "$(post_field '{.status.phase}')" == "$1" ]]; }
+post_changed_since() { [[ "$(post_field '{.metadata.resourceVersion}')" != "$1" ]]; }
+
+# show_post prints the post's phase and each department's review.
+show_post() {
+  k get post -n "$NAMESPACE" "$POST"
+  echo
+  printf '%-18s %-12s %-18s %-14s %s\n' DEPARTMENT STAGE STATE APPROVED-BY REVISION
+  post_field '{range .status.departments[*]}{.name}{"|"}{.stage}{"|"}{.state}{"|"}{.approvedBy}{"|"}{.revision}{"\n"}{end}' |
+    while IFS="|" read -r name stage state approved rev; do
+      printf '%-18s %-12s %-18s %-14s %s\n' "$name" "$stage" "$state" "${approved:--}" "${rev:0:19}"
+    done
+}
+
+# sign_off DEPARTMENT REVIEWER applies the sample SignOff for DEPARTMENT as REVIEWER, for the
+# revision the department currently reviews, and waits for the controller to count it. Until
+# the admission webhooks record the reviewer from the authenticated user, the demo fills
+# spec.reviewer and spec.revision itself.
+sign_off() {
+  local department=$1 reviewer=$2 revision before
+  revision=$(post_field "{.status.departments[?(@.name=='$department')].revision}")
+  before=$(post_field '{.metadata.resourceVersion}')
+  sed -e "s/^spec:/spec:\n  reviewer: $reviewer\n  revision: \"$revision\"/" \
+    "$root/config/samples/greenlight_v1alpha1_signoff_${department}.yaml" | k apply -n "$NAMESPACE" -f -
+  wait_for post_changed_since "$before"
+}
+
 down() {
   if [[ -d "$DEMO_DIR/pids" ]]; then
     # The manager first, then the control plane it talks to.
@@ -83,12 +113,19 @@ up() {
     exit 1
   fi
 
-  log "Applying the samples in namespace $NAMESPACE"
+  log "Applying the sample policy and post in namespace $NAMESPACE"
   k create namespace "$NAMESPACE"
   k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_approvalpolicy.yaml"
   k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_contentpost.yaml"
-  for department in marketing public-relations legal; do
-    k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_signoff_${department}.yaml"
+  wait_for phase_is InReview
+  show_post
+
+  # Each reviewer signs off on the revision their department sees in the post's status.
+  for signoff in marketing:alice public-relations:bob legal:carol; do
+    department=${signoff%%:*} reviewer=${signoff##*:}
+    log "$reviewer approves for $department"
+    sign_off "$department" "$reviewer"
+    show_post
   done
 
   log "kubectl get greenlight -A"
