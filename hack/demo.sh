@@ -41,6 +41,11 @@ start() {
 
 POST=launch-teaser
 
+# `kubectl wait` fails outright on a CRD whose status has no conditions yet; poll instead.
+crd_established() {
+  [[ "$(k get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" == True ]]
+}
+
 post_field() { k get post -n "$NAMESPACE" "$POST" -o jsonpath="$1"; }
 phase_is() { [[ "$(post_field '{.status.phase}')" == "$1" ]]; }
 post_changed_since() { [[ "$(post_field '{.metadata.resourceVersion}')" != "$1" ]]; }
@@ -102,8 +107,9 @@ up() {
 
   log "Installing the Greenlight CRDs"
   "$KUSTOMIZE" build "$root/config/crd" | k apply --server-side -f -
-  k wait --for condition=Established --timeout=60s \
-    crd/contentposts.greenlight.dev crd/approvalpolicies.greenlight.dev crd/signoffs.greenlight.dev
+  for crd in contentposts approvalpolicies signoffs; do
+    wait_for crd_established "$crd.greenlight.dev"
+  done
 
   log "Starting the Greenlight manager as a local process (log: $DEMO_DIR/manager.log)"
   start manager "$DEMO_DIR/manager.log" env KUBECONFIG="$DEMO_DIR/kubeconfig" "$BIN/manager" \
