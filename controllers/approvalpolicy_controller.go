@@ -62,7 +62,7 @@ func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	base := p.DeepCopy()
 	p.Status = status
-	if err := r.client.Status().Patch(ctx, p, client.MergeFrom(base)); err != nil {
+	if err := r.client.Status().Patch(ctx, p, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
 	logf.FromContext(ctx).Info("Updated policy status", "matchedPosts", matched, "problems", len(problems))

@@ -63,7 +63,9 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	base := post.DeepCopy()
 	post.Status = result.status
-	if err := r.client.Status().Patch(ctx, post, client.MergeFrom(base)); err != nil {
+	// The optimistic lock makes a status computed from a stale cached post fail and retry,
+	// instead of patching over a newer status.
+	if err := r.client.Status().Patch(ctx, post, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
 	log.Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage, "waitingOn", post.Status.WaitingOn)
@@ -73,12 +75,13 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{}, nil
 }
 
-// SetupWithManager watches posts (spec, labels and annotations: what review depends on), their
-// sign-offs, and the policies that select them.
+// SetupWithManager watches posts, their sign-offs, and the policies that select them. Posts are
+// watched without a predicate: a reconcile that ran on a stale cached post must run again once
+// the cache catches up with its own status write, and compare-before-write keeps that to one
+// read-only pass.
 func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&greenlightv1alpha1.ContentPost{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		For(&greenlightv1alpha1.ContentPost{}).
 		// SignOffs are immutable: only their creation and deletion change a post's review.
 		Watches(&greenlightv1alpha1.SignOff{}, handler.EnqueueRequestsFromMapFunc(postsOfSignOff),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -426,6 +426,6 @@ func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {
 	expectEvents(g, ns, "launch",
 		ContainSubstring("for finance does not count: department finance is not one that the post's policies (acme) define"),
 		ContainSubstring("by an unknown reviewer for marketing does not count: spec.reviewer is empty"),
-		ContainSubstring("by dana for marketing does not count: dana is the post's author"))
+		ContainSubstring("by dana for marketing does not count: dana wrote or created the post"))
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 }

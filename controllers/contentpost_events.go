@@ -34,7 +34,8 @@ func postEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent 
 	var events []postEvent
 	for _, d := range updated.Departments {
 		prev := findDepartment(old.Departments, d.Name)
-		changed := prev == nil || prev.State != d.State || prev.Revision != d.Revision
+		// A new comment from another reviewer on the same revision is news too.
+		changed := prev == nil || prev.State != d.State || prev.Revision != d.Revision || prev.Comment != d.Comment
 		switch {
 		case d.State == greenlightv1alpha1.DepartmentPending && changed:
 			events = append(events, postEvent{corev1.EventTypeNormal, EventReviewRequested,

@@ -36,6 +36,7 @@ const (
 	ReasonPostNotFound          = "PostNotFound"
 	ReasonPostBlocked           = "PostBlocked"
 	ReasonPostIsDraft           = "PostIsDraft"
+	ReasonStageNotStarted       = "StageNotStarted"
 )
 
 // reviewInputs is everything a post's review status is computed from. The reconciler gathers
@@ -148,12 +149,28 @@ func evaluateDepartments(post *greenlightv1alpha1.ContentPost, in reviewInputs,
 		departments = append(departments, status)
 	}
 
-	openStages(in.requirements.Departments, departments)
-	for i := range departments {
-		if post.Spec.Draft && departments[i].State == greenlightv1alpha1.DepartmentPending {
-			// A draft is not under review: show who will review it once submitted.
-			departments[i].State = greenlightv1alpha1.DepartmentWaiting
+	for _, name := range openStages(in.requirements.Departments, departments, post.Status.Departments) {
+		for _, s := range byDepartment[name] {
+			if verdicts[s.Name].counted {
+				verdicts[s.Name] = signOffVerdict{reason: ReasonStageNotStarted, message: fmt.Sprintf(
+					"department %s's stage has not started: an earlier stage must be approved first", name)}
+			}
 		}
+	}
+	if post.Spec.Draft {
+		// A draft is not under review: show who will review it once submitted, and count nothing.
+		for i := range departments {
+			d := &departments[i]
+			if d.State != greenlightv1alpha1.DepartmentNotRequired {
+				d.State, d.ApprovedBy, d.DecidedAt, d.Comment = greenlightv1alpha1.DepartmentWaiting, nil, nil, ""
+			}
+		}
+		for _, s := range in.signOffs {
+			verdicts[s.Name] = signOffVerdict{reason: ReasonPostIsDraft, message: fmt.Sprintf(
+				"post %s is a draft: sign-offs count once its author submits it", post.Name)}
+		}
+	}
+	for i := range departments {
 		departments[i].RequestedAt = requestedAt(post, &departments[i], in.now)
 	}
 	return departments
@@ -200,9 +217,9 @@ func decide(d policy.Department, covered string, post *greenlightv1alpha1.Conten
 				"the post changed since %s reviewed it: the sign-off is for revision %s, but department %s now reviews %s",
 				s.Spec.Reviewer, shortRevision(s.Spec.Revision), d.Name, shortRevision(covered))}
 			continue
-		case !d.AllowSelfApproval && s.Spec.Reviewer == post.Spec.Author:
+		case !d.AllowSelfApproval && isSelf(post, s.Spec.Reviewer):
 			verdicts[s.Name] = signOffVerdict{reason: ReasonSelfApproval, message: fmt.Sprintf(
-				"%s is the post's author and policy %s does not allow self-approval", s.Spec.Reviewer, d.Policy)}
+				"%s wrote or created the post and policy %s does not allow self-approval", s.Spec.Reviewer, d.Policy)}
 			continue
 		}
 		verdicts[s.Name] = signOffVerdict{counted: true, reason: ReasonCounted,
@@ -241,25 +258,44 @@ func decide(d policy.Department, covered string, post *greenlightv1alpha1.Conten
 	return decision
 }
 
-// openStages turns undecided departments whose stage has not started into Waiting. Within each
-// policy a stage starts when every department of every earlier stage is Approved or
-// NotRequired. Departments that already decided keep their decision while it is current.
-func openStages(requirements []policy.Department, departments []greenlightv1alpha1.DepartmentStatus) {
-	// blockedFrom[policy] is the first stage index that has not started.
-	blockedFrom := map[string]int{}
+// isSelf reports whether reviewer is the post's author or the user who created it.
+func isSelf(post *greenlightv1alpha1.ContentPost, reviewer string) bool {
+	return reviewer == post.Spec.Author || reviewer == post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]
+}
+
+// openStages applies stage order. Within each policy a stage starts when every department of
+// every earlier stage is Approved or NotRequired; the departments of a stage that has not
+// started are Waiting, except that a department keeps a decision it already had for the same
+// covered revision (an edit that reopens an earlier stage does not void a later stage's current
+// approval). It returns the departments whose new decisions were set aside.
+func openStages(requirements []policy.Department, departments []greenlightv1alpha1.DepartmentStatus,
+	previous []greenlightv1alpha1.DepartmentStatus) []string {
+	// startedBefore[policy] is the first stage index that has not started.
+	startedBefore := map[string]int{}
 	for i, d := range requirements {
-		if _, seen := blockedFrom[d.Policy]; !seen {
-			blockedFrom[d.Policy] = len(requirements) // every stage started so far
+		if _, seen := startedBefore[d.Policy]; !seen {
+			startedBefore[d.Policy] = len(requirements) // every stage started so far
 		}
-		if !isPassed(departments[i].State) && d.StageIndex+1 < blockedFrom[d.Policy] {
-			blockedFrom[d.Policy] = d.StageIndex + 1
+		if !isPassed(departments[i].State) && d.StageIndex+1 < startedBefore[d.Policy] {
+			startedBefore[d.Policy] = d.StageIndex + 1
 		}
 	}
+	var setAside []string
 	for i, d := range requirements {
-		if departments[i].State == greenlightv1alpha1.DepartmentPending && d.StageIndex >= blockedFrom[d.Policy] {
-			departments[i].State = greenlightv1alpha1.DepartmentWaiting
+		dept := &departments[i]
+		if d.StageIndex < startedBefore[d.Policy] || dept.State == greenlightv1alpha1.DepartmentNotRequired {
+			continue
 		}
+		if prev := findDepartment(previous, dept.Name); prev != nil && prev.State == dept.State && prev.Revision == dept.Revision &&
+			dept.State != greenlightv1alpha1.DepartmentPending {
+			continue // a decision the department already had
+		}
+		if dept.State != greenlightv1alpha1.DepartmentPending {
+			setAside = append(setAside, dept.Name)
+		}
+		dept.State, dept.ApprovedBy, dept.DecidedAt, dept.Comment = greenlightv1alpha1.DepartmentWaiting, nil, nil, ""
 	}
+	return setAside
 }
 
 func isPassed(state greenlightv1alpha1.DepartmentState) bool {

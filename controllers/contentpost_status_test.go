@@ -64,9 +64,11 @@ func signOffsFor(post *greenlightv1alpha1.ContentPost, req *policy.Requirements,
 func TestComputeReviewStages(t *testing.T) {
 	approve, changes, reject := greenlightv1alpha1.DecisionApprove, greenlightv1alpha1.DecisionRequestChanges, greenlightv1alpha1.DecisionReject
 	cases := []struct {
-		name          string
-		draft         bool
-		decisions     []decision
+		name  string
+		draft bool
+		// alreadyApproved departments were Approved, for their current revision, before.
+		alreadyApproved []string
+		decisions       []decision
 		wantPhase     greenlightv1alpha1.PostPhase
 		wantStates    []string
 		wantStage     string
@@ -91,10 +93,17 @@ func TestComputeReviewStages(t *testing.T) {
 			decisions: []decision{{"marketing", "alice", approve, true, 1}, {"community", "cody", approve, false, 2}},
 			wantPhase: greenlightv1alpha1.PostInReview, wantStates: []string{"marketing=Pending", "community=Approved", "legal=Waiting"},
 			wantStage: "brand", wantWaitingOn: "marketing"},
-		{name: "a later stage keeps its current approval while an earlier one reopens",
+		{name: "a later stage keeps its current approval while an earlier one reopens", alreadyApproved: []string{"legal"},
 			decisions: []decision{{"marketing", "alice", approve, true, 1}, {"community", "cody", approve, false, 2}, {"legal", "carol", approve, false, 3}},
 			wantPhase: greenlightv1alpha1.PostInReview, wantStates: []string{"marketing=Pending", "community=Approved", "legal=Approved"},
 			wantStage: "brand", wantWaitingOn: "marketing"},
+		{name: "a new approval in a stage that has not started is set aside",
+			decisions: []decision{{"community", "cody", approve, false, 2}, {"legal", "carol", approve, false, 3}},
+			wantPhase: greenlightv1alpha1.PostInReview, wantStates: []string{"marketing=Pending", "community=Approved", "legal=Waiting"},
+			wantStage: "brand", wantWaitingOn: "marketing"},
+		{name: "a draft counts nothing", draft: true,
+			decisions: []decision{{"marketing", "alice", approve, false, 1}},
+			wantPhase: greenlightv1alpha1.PostDraft, wantStates: []string{"marketing=Waiting", "community=Waiting", "legal=Waiting"}},
 		{name: "changes requested outweigh an approval",
 			decisions: []decision{{"marketing", "alice", approve, false, 1}, {"marketing", "mia", changes, false, 2}},
 			wantPhase: greenlightv1alpha1.PostChangesRequested, wantStates: []string{"marketing=ChangesRequested", "community=Pending", "legal=Waiting"}},
@@ -112,6 +121,15 @@ func TestComputeReviewStages(t *testing.T) {
 			post := newPost("launch").obj()
 			post.Spec.Draft = tc.draft
 			req := twoStagePolicy()
+			for _, name := range tc.alreadyApproved {
+				for _, d := range req.Departments {
+					if d.Name == name {
+						post.Status.Departments = append(post.Status.Departments, greenlightv1alpha1.DepartmentStatus{
+							Name: name, State: greenlightv1alpha1.DepartmentApproved, Revision: revision.Covered(&post.Spec, d.Covers),
+						})
+					}
+				}
+			}
 			result := computeReview(post, reviewInputs{now: statusNow, requirements: req, signOffs: signOffsFor(post, req, tc.decisions...)})
 			g.Expect(result.status.Phase).To(Equal(tc.wantPhase))
 			g.Expect(states(&greenlightv1alpha1.ContentPost{Status: result.status})).To(Equal(tc.wantStates))

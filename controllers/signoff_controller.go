@@ -49,6 +49,7 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
+	now := r.clock.Now()
 	post := &greenlightv1alpha1.ContentPost{}
 	var verdict signOffVerdict
 	err := r.client.Get(ctx, client.ObjectKey{Namespace: signOff.Namespace, Name: signOff.Spec.Post}, post)
@@ -67,7 +68,7 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		in.now = r.clock.Now()
+		in.now = now
 		var found bool
 		if verdict, found = computeReview(post, in).verdicts[signOff.Name]; !found {
 			// The cache has the SignOff but its index does not yet: try again shortly.
@@ -75,7 +76,6 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		}
 	}
 
-	now := r.clock.Now()
 	status := signOffStatus(signOff, verdict, now)
 	if equality.Semantic.DeepEqual(signOff.Status, status) {
 		return ctrl.Result{}, nil
@@ -83,7 +83,7 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	wasCounted := meta.FindStatusCondition(signOff.Status.Conditions, greenlightv1alpha1.ConditionCounted)
 	base := signOff.DeepCopy()
 	signOff.Status = status
-	if err := r.client.Status().Patch(ctx, signOff, client.MergeFrom(base)); err != nil {
+	if err := r.client.Status().Patch(ctx, signOff, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
 	logf.FromContext(ctx).Info("Updated sign-off status", "counted", verdict.counted, "reason", verdict.reason)
