@@ -41,8 +41,9 @@ help: ## Show this help.
 
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the markers in api/ and controllers/.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
+		output:webhook:artifacts:config=config/webhook
 	@# The Pod schema's own descriptions would make the ApprovalPolicy CRD about 870 KB.
 	go run ./hack/trimcrd config/crd/bases/greenlight.dev_approvalpolicies.yaml jobTemplate
 
@@ -86,8 +87,8 @@ build: manifests generate fmt vet ## Build the manager into bin/manager and the 
 	go build -o $(LOCALBIN)/localcluster ./hack/localcluster
 
 .PHONY: run
-run: manifests generate fmt vet ## Run the manager against the cluster in ~/.kube/config (or KUBECONFIG).
-	go run . --metrics-bind-address=:8080
+run: manifests generate fmt vet ## Run the manager against the cluster in ~/.kube/config (or KUBECONFIG), without webhooks.
+	ENABLE_WEBHOOKS=false go run . --metrics-bind-address=:8080 --metrics-secure=false
 
 ##@ Deployment
 

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -20,11 +21,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/controllers"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/webhook"
 )
 
 var (
@@ -54,6 +57,17 @@ type options struct {
 	metricsCertPath      string
 	metricsCertName      string
 	metricsCertKey       string
+	webhookHost          string
+	adminGroups          stringList
+}
+
+// stringList is a repeatable, comma-separated flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error {
+	*l = append(*l, strings.Split(v, ",")...)
+	return nil
 }
 
 func main() {
@@ -66,6 +80,10 @@ func main() {
 	flag.BoolVar(&opts.secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
 	flag.IntVar(&opts.webhookPort, "webhook-port", 9443, "The port the admission webhook server listens on.")
+	flag.StringVar(&opts.webhookHost, "webhook-host", "",
+		"The address the admission webhook server binds to; empty binds every interface.")
+	flag.Var(&opts.adminGroups, "admin-group",
+		"A group whose members may delete anyone's SignOff (repeatable; default "+webhook.DefaultAdminGroup+").")
 	flag.StringVar(&opts.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
 	flag.StringVar(&opts.webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
 	flag.StringVar(&opts.webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
@@ -78,6 +96,9 @@ func main() {
 	zapOpts := zap.Options{Development: true}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if len(opts.adminGroups) == 0 {
+		opts.adminGroups = stringList{webhook.DefaultAdminGroup}
+	}
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
@@ -95,7 +116,7 @@ func run(opts options) error {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
 
-	webhookServerOptions := webhook.Options{Port: opts.webhookPort, TLSOpts: tlsOpts}
+	webhookServerOptions := ctrlwebhook.Options{Host: opts.webhookHost, Port: opts.webhookPort, TLSOpts: tlsOpts}
 	var webhookCertWatcher, metricsCertWatcher *certwatcher.CertWatcher
 	if opts.webhookCertPath != "" {
 		watcher, err := newCertWatcher(opts.webhookCertPath, opts.webhookCertName, opts.webhookCertKey)
@@ -131,7 +152,7 @@ func run(opts options) error {
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsServerOptions,
-		WebhookServer:          webhook.NewServer(webhookServerOptions),
+		WebhookServer:          ctrlwebhook.NewServer(webhookServerOptions),
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.enableLeaderElection,
 		LeaderElectionID:       "greenlight.greenlight.dev",
@@ -140,8 +161,19 @@ func run(opts options) error {
 		return err
 	}
 
-	if err := setupControllers(mgr); err != nil {
+	compiler, err := policy.NewCompiler()
+	if err != nil {
 		return err
+	}
+	if err := setupControllers(mgr, compiler); err != nil {
+		return err
+	}
+	// Webhooks need serving certificates; `make run` against a cluster without them sets
+	// ENABLE_WEBHOOKS=false (kubebuilder's convention).
+	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
+		if err := setupWebhooks(mgr, compiler, opts.adminGroups); err != nil {
+			return err
+		}
 	}
 	// +kubebuilder:scaffold:builder
 
@@ -164,11 +196,7 @@ func run(opts options) error {
 }
 
 // setupControllers registers the shared indexes and every reconciler.
-func setupControllers(mgr ctrl.Manager) error {
-	compiler, err := policy.NewCompiler()
-	if err != nil {
-		return err
-	}
+func setupControllers(mgr ctrl.Manager, compiler *policy.Compiler) error {
 	if err := controllers.SetupIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
@@ -183,6 +211,19 @@ func setupControllers(mgr ctrl.Manager) error {
 		return err
 	}
 	return controllers.NewSignOffReconciler(mgr.GetClient(), recorder, compiler, clock.RealClock{}).SetupWithManager(mgr)
+}
+
+// setupWebhooks registers the admission webhooks. They read the API server directly, so that
+// every check sees the post as it is at the moment of the request.
+func setupWebhooks(mgr ctrl.Manager, compiler *policy.Compiler, adminGroups []string) error {
+	reader := mgr.GetAPIReader()
+	if err := webhook.NewSignOffWebhook(reader, compiler, adminGroups).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := webhook.NewContentPostWebhook(reader, admission.NewDecoder(mgr.GetScheme())).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return webhook.NewApprovalPolicyWebhook(reader, compiler).SetupWithManager(mgr)
 }
 
 // newCertWatcher watches a certificate and key in dir, so that rotated certificates are served

@@ -62,8 +62,8 @@ func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	base := p.DeepCopy()
 	p.Status = status
-	if err := r.client.Status().Patch(ctx, p, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return ctrl.Result{}, err
+	if patched, result, err := patchStatus(ctx, r.client, p, base); !patched {
+		return result, err
 	}
 	logf.FromContext(ctx).Info("Updated policy status", "matchedPosts", matched, "problems", len(problems))
 	return ctrl.Result{}, nil

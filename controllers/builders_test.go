@@ -96,6 +96,12 @@ func (b *signOffBuilder) in(namespace string) *signOffBuilder {
 	b.signOff.Namespace = namespace
 	return b
 }
+
+// boundTo sets the post-UID label, as admission does.
+func (b *signOffBuilder) boundTo(post *greenlightv1alpha1.ContentPost) *signOffBuilder {
+	b.signOff.Labels = map[string]string{greenlightv1alpha1.LabelPostUID: string(post.UID)}
+	return b
+}
 func (b *signOffBuilder) revision(r string) *signOffBuilder { b.signOff.Spec.Revision = r; return b }
 func (b *signOffBuilder) requestChanges(comment string) *signOffBuilder {
 	b.signOff.Spec.Decision, b.signOff.Spec.Comment = greenlightv1alpha1.DecisionRequestChanges, comment

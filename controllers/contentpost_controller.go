@@ -63,10 +63,8 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	base := post.DeepCopy()
 	post.Status = result.status
-	// The optimistic lock makes a status computed from a stale cached post fail and retry,
-	// instead of patching over a newer status.
-	if err := r.client.Status().Patch(ctx, post, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return ctrl.Result{}, err
+	if patched, result, err := patchStatus(ctx, r.client, post, base); !patched {
+		return result, err
 	}
 	log.Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage, "waitingOn", post.Status.WaitingOn)
 	for _, e := range postEvents(&base.Status, &post.Status) {

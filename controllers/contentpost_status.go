@@ -37,6 +37,7 @@ const (
 	ReasonPostBlocked           = "PostBlocked"
 	ReasonPostIsDraft           = "PostIsDraft"
 	ReasonStageNotStarted       = "StageNotStarted"
+	ReasonOtherPost             = "OtherPost"
 )
 
 // reviewInputs is everything a post's review status is computed from. The reconciler gathers
@@ -211,6 +212,11 @@ func decide(d policy.Department, covered string, post *greenlightv1alpha1.Conten
 		case s.Spec.Reviewer == "":
 			verdicts[s.Name] = signOffVerdict{reason: ReasonNoReviewer, message: "spec.reviewer is empty, so nobody vouches for this " +
 				"decision; create sign-offs through the Kubernetes API so admission records the reviewer"}
+			continue
+		case s.Labels[greenlightv1alpha1.LabelPostUID] != string(post.UID):
+			verdicts[s.Name] = signOffVerdict{reason: ReasonOtherPost, message: fmt.Sprintf(
+				"the sign-off is bound to post UID %q (label %s) but this post's UID is %q: it was made for a deleted post of the same name",
+				s.Labels[greenlightv1alpha1.LabelPostUID], greenlightv1alpha1.LabelPostUID, post.UID)}
 			continue
 		case s.Spec.Revision != covered:
 			verdicts[s.Name] = signOffVerdict{reason: ReasonStaleRevision, message: fmt.Sprintf(

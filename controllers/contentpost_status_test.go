@@ -52,6 +52,7 @@ func signOffsFor(post *greenlightv1alpha1.ContentPost, req *policy.Requirements,
 		out = append(out, greenlightv1alpha1.SignOff{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:              d.department + "-" + d.reviewer + "-" + string(rune('a'+i)),
+				Labels:            map[string]string{greenlightv1alpha1.LabelPostUID: string(post.UID)},
 				CreationTimestamp: metav1.NewTime(statusNow.Add(time.Duration(d.minute) * time.Minute)),
 			},
 			Spec: greenlightv1alpha1.SignOffSpec{Post: post.Name, Department: d.department, Reviewer: d.reviewer,
@@ -69,10 +70,10 @@ func TestComputeReviewStages(t *testing.T) {
 		// alreadyApproved departments were Approved, for their current revision, before.
 		alreadyApproved []string
 		decisions       []decision
-		wantPhase     greenlightv1alpha1.PostPhase
-		wantStates    []string
-		wantStage     string
-		wantWaitingOn string
+		wantPhase       greenlightv1alpha1.PostPhase
+		wantStates      []string
+		wantStage       string
+		wantWaitingOn   string
 	}{
 		{name: "draft: nobody is asked yet", draft: true,
 			wantPhase: greenlightv1alpha1.PostDraft, wantStates: []string{"marketing=Waiting", "community=Waiting", "legal=Waiting"}},

@@ -5,7 +5,9 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,6 +54,24 @@ func (r reviewReader) read(ctx context.Context, post *greenlightv1alpha1.Content
 	}
 	requirements, blocked := policy.Resolve(post, policies.Items, r.compiler)
 	return reviewInputs{requirements: requirements, blocked: blocked, signOffs: signOffs.Items}, nil
+}
+
+// conflictRetry is how soon a reconcile whose status patch lost a race runs again.
+const conflictRetry = 200 * time.Millisecond
+
+// patchStatus writes obj's status as a merge patch from base, guarded by base's resourceVersion:
+// a status computed from a stale cached object must not overwrite a newer one. Losing that race
+// is normal (the cache lags the API server by milliseconds); the reconcile runs again shortly
+// with fresh data instead of reporting an error.
+func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) (patched bool, result ctrl.Result, err error) {
+	err = c.Status().Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	switch {
+	case apierrors.IsConflict(err):
+		return false, ctrl.Result{RequeueAfter: conflictRetry}, nil
+	case err != nil:
+		return false, ctrl.Result{}, err
+	}
+	return true, ctrl.Result{}, nil
 }
 
 // postsOfSignOff maps a SignOff to the post it names.

@@ -83,8 +83,8 @@ func (r *SignOffReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	wasCounted := meta.FindStatusCondition(signOff.Status.Conditions, greenlightv1alpha1.ConditionCounted)
 	base := signOff.DeepCopy()
 	signOff.Status = status
-	if err := r.client.Status().Patch(ctx, signOff, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return ctrl.Result{}, err
+	if patched, result, err := patchStatus(ctx, r.client, signOff, base); !patched {
+		return result, err
 	}
 	logf.FromContext(ctx).Info("Updated sign-off status", "counted", verdict.counted, "reason", verdict.reason)
 

@@ -29,6 +29,11 @@ const (
 	// "sha256:" prefix and shortened to fit a label value.
 	LabelRevision = "greenlight.dev/revision"
 
+	// LabelPostUID binds a SignOff to the UID of the ContentPost it was made for. Admission sets it;
+	// a SignOff whose label does not match the post's UID (for example, made for a deleted post
+	// of the same name) never counts.
+	LabelPostUID = "greenlight.dev/post-uid"
+
 	// AnnotationCreatedBy records the user who created a ContentPost. Admission sets it from the
 	// request's authenticated user; users cannot set or change it.
 	AnnotationCreatedBy = "greenlight.dev/created-by"

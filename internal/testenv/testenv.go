@@ -29,9 +29,21 @@ type Environment struct {
 	Config *rest.Config
 }
 
+// Option changes what Start sets up.
+type Option func(*envtest.Environment)
+
+// WithWebhooks installs the webhook configurations from config/webhook, pointed at a local
+// webhook server: serve it with WebhookInstallOptions' LocalServingHost, LocalServingPort and
+// LocalServingCertDir.
+func WithWebhooks() Option {
+	return func(env *envtest.Environment) {
+		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(RepoRoot(), "config", "webhook")}}
+	}
+}
+
 // Start starts kube-apiserver and etcd and installs the CRDs from config/crd/bases. Call Stop
 // when done.
-func Start() (*Environment, error) {
+func Start(opts ...Option) (*Environment, error) {
 	root := RepoRoot()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -45,6 +57,9 @@ func Start() (*Environment, error) {
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+	}
+	for _, opt := range opts {
+		opt(env)
 	}
 	cfg, err := env.Start()
 	if err != nil {

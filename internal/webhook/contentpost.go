@@ -1,0 +1,118 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+)
+
+// ContentPostWebhook records who created a post and warns about channels no policy publishes to.
+type ContentPostWebhook struct {
+	reader  client.Reader
+	decoder admission.Decoder
+}
+
+// NewContentPostWebhook returns the ContentPost webhook.
+func NewContentPostWebhook(reader client.Reader, decoder admission.Decoder) *ContentPostWebhook {
+	return &ContentPostWebhook{reader: reader, decoder: decoder}
+}
+
+// SetupWithManager registers the mutating and validating webhooks.
+func (w *ContentPostWebhook) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &greenlightv1alpha1.ContentPost{}).WithDefaulter(w).WithValidator(w).Complete()
+}
+
+// +kubebuilder:webhook:path=/mutate-greenlight-dev-v1alpha1-contentpost,mutating=true,failurePolicy=fail,sideEffects=None,groups=greenlight.dev,resources=contentposts,verbs=create;update,versions=v1alpha1,name=mcontentpost-v1alpha1.greenlight.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-greenlight-dev-v1alpha1-contentpost,mutating=false,failurePolicy=fail,sideEffects=None,groups=greenlight.dev,resources=contentposts,verbs=create;update,versions=v1alpha1,name=vcontentpost-v1alpha1.greenlight.dev,admissionReviewVersions=v1
+
+// Default sets greenlight.dev/created-by from the authenticated user on create. On update it
+// puts the annotation back when a request drops it, as a server-side apply of a manifest that
+// never had it does; changing it to another value is left for validation to deny.
+func (w *ContentPostWebhook) Default(ctx context.Context, post *greenlightv1alpha1.ContentPost) error {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return err
+	}
+	if req.OldObject.Raw == nil {
+		setAnnotation(post, greenlightv1alpha1.AnnotationCreatedBy, req.UserInfo.Username)
+		return nil
+	}
+	old := &greenlightv1alpha1.ContentPost{}
+	if err := w.decoder.DecodeRaw(req.OldObject, old); err != nil {
+		return err
+	}
+	createdBy, had := old.Annotations[greenlightv1alpha1.AnnotationCreatedBy]
+	if _, has := post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]; had && !has {
+		setAnnotation(post, greenlightv1alpha1.AnnotationCreatedBy, createdBy)
+	}
+	return nil
+}
+
+// ValidateCreate warns about channels that no matching policy publishes to.
+func (w *ContentPostWebhook) ValidateCreate(ctx context.Context, post *greenlightv1alpha1.ContentPost) (admission.Warnings, error) {
+	return w.warnings(ctx, post), nil
+}
+
+// ValidateUpdate denies changes to greenlight.dev/created-by and warns like ValidateCreate.
+func (w *ContentPostWebhook) ValidateUpdate(ctx context.Context,
+	oldObj, newObj *greenlightv1alpha1.ContentPost) (admission.Warnings, error) {
+	before, after := oldObj.Annotations[greenlightv1alpha1.AnnotationCreatedBy], newObj.Annotations[greenlightv1alpha1.AnnotationCreatedBy]
+	if before != after {
+		return nil, denied("annotation %s records who created the post and cannot be set or changed (it is %q): remove it from your manifest",
+			greenlightv1alpha1.AnnotationCreatedBy, before)
+	}
+	return w.warnings(ctx, newObj), nil
+}
+
+// ValidateDelete allows every deletion: RBAC decides who may delete posts.
+func (w *ContentPostWebhook) ValidateDelete(context.Context, *greenlightv1alpha1.ContentPost) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// warnings tells the author, at apply time, what would keep the post from being reviewed or
+// published. They are warnings, not denials: policies may be applied after posts.
+func (w *ContentPostWebhook) warnings(ctx context.Context, post *greenlightv1alpha1.ContentPost) admission.Warnings {
+	var policies greenlightv1alpha1.ApprovalPolicyList
+	if err := w.reader.List(ctx, &policies, client.InNamespace(post.Namespace)); err != nil {
+		return admission.Warnings{fmt.Sprintf("could not check the ApprovalPolicies of namespace %s: %v", post.Namespace, err)}
+	}
+	var matched []greenlightv1alpha1.ApprovalPolicy
+	for _, p := range policies.Items {
+		if ok, err := policy.Matches(&p, post.Labels); ok || err != nil {
+			matched = append(matched, p)
+		}
+	}
+	if len(matched) == 0 {
+		return admission.Warnings{fmt.Sprintf(
+			"no ApprovalPolicy in namespace %s selects this post's labels: it will be Blocked until one does", post.Namespace)}
+	}
+	var warnings admission.Warnings
+	for _, ch := range post.Spec.Channels {
+		if !slices.ContainsFunc(matched, func(p greenlightv1alpha1.ApprovalPolicy) bool {
+			if p.Spec.Publishing == nil {
+				return false
+			}
+			_, ok := p.Spec.Publishing.Channels[ch.Name]
+			return ok
+		}) {
+			warnings = append(warnings, fmt.Sprintf(
+				"channel %s: no matching ApprovalPolicy publishes to it (spec.publishing.channels), so the post cannot be published there",
+				ch.Name))
+		}
+	}
+	return warnings
+}
+
+func setAnnotation(post *greenlightv1alpha1.ContentPost, key, value string) {
+	if post.Annotations == nil {
+		post.Annotations = map[string]string{}
+	}
+	post.Annotations[key] = value
+}

@@ -1,0 +1,263 @@
+// Package webhook holds Greenlight's admission webhooks. They make sign-offs impossible to forge:
+// the reviewer is always the authenticated user, a member of the department's approvers, who is
+// not the post's author, signing off on the content as it is now.
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/revision"
+)
+
+// DefaultAdminGroup may delete any SignOff (the --admin-group flag).
+const DefaultAdminGroup = "system:masters"
+
+// SignOffWebhook records the reviewer and revision of new SignOffs and denies the ones that
+// must not count.
+type SignOffWebhook struct {
+	// reader reads the API server directly (not the cache), so that checks see the post as it
+	// is at the moment of the request.
+	reader      client.Reader
+	compiler    *policy.Compiler
+	adminGroups []string
+}
+
+// NewSignOffWebhook returns the SignOff webhook. Members of adminGroups may delete any SignOff.
+func NewSignOffWebhook(reader client.Reader, compiler *policy.Compiler, adminGroups []string) *SignOffWebhook {
+	return &SignOffWebhook{reader: reader, compiler: compiler, adminGroups: adminGroups}
+}
+
+// SetupWithManager registers the mutating and validating webhooks.
+func (w *SignOffWebhook) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &greenlightv1alpha1.SignOff{}).WithDefaulter(w).WithValidator(w).Complete()
+}
+
+// +kubebuilder:webhook:path=/mutate-greenlight-dev-v1alpha1-signoff,mutating=true,failurePolicy=fail,sideEffects=None,groups=greenlight.dev,resources=signoffs,verbs=create,versions=v1alpha1,name=msignoff-v1alpha1.greenlight.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-greenlight-dev-v1alpha1-signoff,mutating=false,failurePolicy=fail,sideEffects=None,groups=greenlight.dev,resources=signoffs,verbs=create;update;delete,versions=v1alpha1,name=vsignoff-v1alpha1.greenlight.dev,admissionReviewVersions=v1
+
+// +kubebuilder:rbac:groups=core,resources=namespaces,verbs=get
+
+// Default fills spec.reviewer from the authenticated user when it is empty, and spec.revision
+// with the department's current covered digest when it is empty. It never overwrites a value,
+// so that validation sees, and denies, a forged one.
+func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.SignOff) error {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Spec.Reviewer == "" {
+		s.Spec.Reviewer = req.UserInfo.Username
+	}
+	// A sign-off whose post cannot be reviewed is denied by validation, with the reason.
+	target, denial, err := w.target(ctx, s)
+	if err != nil || denial != "" {
+		return nil
+	}
+	if s.Spec.Revision == "" {
+		s.Spec.Revision = target.covered
+	}
+	// Bind the sign-off to this post, not to any later post of the same name.
+	if _, set := s.Labels[greenlightv1alpha1.LabelPostUID]; !set {
+		if s.Labels == nil {
+			s.Labels = map[string]string{}
+		}
+		s.Labels[greenlightv1alpha1.LabelPostUID] = string(target.post.UID)
+	}
+	return nil
+}
+
+// ValidateCreate denies a SignOff unless its user may sign off for the department, on the
+// post's current content, now.
+func (w *SignOffWebhook) ValidateCreate(ctx context.Context, s *greenlightv1alpha1.SignOff) (admission.Warnings, error) {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	user := req.UserInfo.Username
+	if s.Spec.Reviewer != user {
+		return nil, denied("spec.reviewer is %q but you are %q: leave spec.reviewer empty and Greenlight records you as the reviewer",
+			s.Spec.Reviewer, user)
+	}
+
+	target, denial, err := w.target(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if denial != "" {
+		return nil, denied("%s", denial)
+	}
+	d := target.department
+	if !slices.Contains(d.Approvers.Users, user) && !slices.ContainsFunc(req.UserInfo.Groups, func(g string) bool {
+		return slices.Contains(d.Approvers.Groups, g)
+	}) {
+		return nil, denied("%s is not an approver of department %s (policy %s allows %s)%s", user, d.Name, d.Policy,
+			describeApprovers(d.Approvers), contactHint(d))
+	}
+	if !d.AllowSelfApproval {
+		switch user {
+		case target.post.Spec.Author:
+			return nil, denied("you cannot sign off on ContentPost %s because you are its author (spec.author); "+
+				"policy %s does not allow self-approval", target.post.Name, d.Policy)
+		case target.post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]:
+			return nil, denied("you cannot sign off on ContentPost %s because you created it; policy %s does not allow self-approval",
+				target.post.Name, d.Policy)
+		}
+	}
+	if s.Spec.Revision != target.covered {
+		return nil, denied("ContentPost %s changed since you reviewed it: department %s now reviews revision %s, but your sign-off is for %s; "+
+			"look at the post again and sign off on its current revision", target.post.Name, d.Name, target.covered, s.Spec.Revision)
+	}
+	if uid := s.Labels[greenlightv1alpha1.LabelPostUID]; uid != string(target.post.UID) {
+		return nil, denied("label %s is %q but ContentPost %s has UID %s: leave the label out and Greenlight sets it",
+			greenlightv1alpha1.LabelPostUID, uid, target.post.Name, target.post.UID)
+	}
+	if waiting := target.unfinishedStage; waiting != "" {
+		return nil, denied("department %s reviews in stage %s, which has not started: stage %s must be approved first",
+			d.Name, d.Stage, waiting)
+	}
+	return nil, nil
+}
+
+// ValidateUpdate denies any change to a SignOff's spec: a decision is a record.
+func (w *SignOffWebhook) ValidateUpdate(_ context.Context, oldObj, newObj *greenlightv1alpha1.SignOff) (admission.Warnings, error) {
+	if !equality.Semantic.DeepEqual(oldObj.Spec, newObj.Spec) {
+		return nil, denied("a SignOff cannot be changed after it is created: create a new SignOff with your new decision instead")
+	}
+	if oldObj.Labels[greenlightv1alpha1.LabelPostUID] != newObj.Labels[greenlightv1alpha1.LabelPostUID] {
+		return nil, denied("label %s binds the SignOff to the post it was made for and cannot be changed", greenlightv1alpha1.LabelPostUID)
+	}
+	return nil, nil
+}
+
+// ValidateDelete lets reviewers withdraw their own SignOffs, and admins and namespace deletion
+// remove any.
+func (w *SignOffWebhook) ValidateDelete(ctx context.Context, s *greenlightv1alpha1.SignOff) (admission.Warnings, error) {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.UserInfo.Username == s.Spec.Reviewer || slices.ContainsFunc(req.UserInfo.Groups, func(g string) bool {
+		return slices.Contains(w.adminGroups, g)
+	}) {
+		return nil, nil
+	}
+	ns := &corev1.Namespace{}
+	if err := w.reader.Get(ctx, client.ObjectKey{Name: s.Namespace}, ns); err == nil && !ns.DeletionTimestamp.IsZero() {
+		return nil, nil
+	}
+	return nil, denied("only %s, who made this sign-off, can withdraw it (or a member of %s)",
+		s.Spec.Reviewer, strings.Join(w.adminGroups, ", "))
+}
+
+// reviewTarget is what a SignOff is about, as the post is now.
+type reviewTarget struct {
+	post       *greenlightv1alpha1.ContentPost
+	department policy.Department
+	// covered is the department's current covered digest.
+	covered string
+	// unfinishedStage names the earlier stage that has not been approved, if any.
+	unfinishedStage string
+}
+
+// target resolves the post and department a SignOff names. A non-empty denial says why the post
+// cannot take this sign-off now; err is a failure to read the API.
+func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignOff) (*reviewTarget, string, error) {
+	post := &greenlightv1alpha1.ContentPost{}
+	if err := w.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.Post}, post); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("there is no ContentPost %s in namespace %s: spec.post must name the post you reviewed",
+				s.Spec.Post, s.Namespace), nil
+		}
+		return nil, "", err
+	}
+	switch {
+	case post.Spec.Draft:
+		return nil, fmt.Sprintf("ContentPost %s is a draft: it can be reviewed once its author submits it (spec.draft: false)", post.Name), nil
+	case post.Status.Phase == greenlightv1alpha1.PostPublished || post.Status.Phase == greenlightv1alpha1.PostPublishing:
+		return nil, fmt.Sprintf("ContentPost %s is already %s: sign-offs can no longer change it",
+			post.Name, strings.ToLower(string(post.Status.Phase))), nil
+	}
+
+	var policies greenlightv1alpha1.ApprovalPolicyList
+	if err := w.reader.List(ctx, &policies, client.InNamespace(s.Namespace)); err != nil {
+		return nil, "", err
+	}
+	requirements, blocked := policy.Resolve(post, policies.Items, w.compiler)
+	if blocked != nil {
+		return nil, fmt.Sprintf("ContentPost %s cannot be reviewed because it is blocked: %s", post.Name, blocked.Message), nil
+	}
+	i := slices.IndexFunc(requirements.Departments, func(d policy.Department) bool { return d.Name == s.Spec.Department })
+	if i < 0 {
+		var names []string
+		for _, d := range requirements.Departments {
+			names = append(names, d.Name)
+		}
+		return nil, fmt.Sprintf("ContentPost %s does not need department %s: its policies (%s) define %s",
+			post.Name, s.Spec.Department, strings.Join(requirements.Policies, ", "), strings.Join(names, ", ")), nil
+	}
+	d := requirements.Departments[i]
+	if d.When != nil {
+		if required, err := policy.Eval(d.When, post); err == nil && !required {
+			return nil, fmt.Sprintf("ContentPost %s does not need department %s now: the department's when expression is false for it",
+				post.Name, d.Name), nil
+		}
+	}
+	return &reviewTarget{
+		post:            post,
+		department:      d,
+		covered:         revision.Covered(&post.Spec, d.Covers),
+		unfinishedStage: unfinishedStage(post, requirements, d),
+	}, "", nil
+}
+
+// unfinishedStage names the first earlier stage of d's policy that the post's status does not
+// show as approved, or "" when d's stage has started.
+func unfinishedStage(post *greenlightv1alpha1.ContentPost, requirements *policy.Requirements, d policy.Department) string {
+	for _, earlier := range requirements.Departments {
+		if earlier.Policy != d.Policy || earlier.StageIndex >= d.StageIndex {
+			continue
+		}
+		i := slices.IndexFunc(post.Status.Departments, func(s greenlightv1alpha1.DepartmentStatus) bool { return s.Name == earlier.Name })
+		if i < 0 || (post.Status.Departments[i].State != greenlightv1alpha1.DepartmentApproved &&
+			post.Status.Departments[i].State != greenlightv1alpha1.DepartmentNotRequired) {
+			return fmt.Sprintf("%s (waiting on %s)", earlier.Stage, earlier.Name)
+		}
+	}
+	return ""
+}
+
+func describeApprovers(a greenlightv1alpha1.Approvers) string {
+	var parts []string
+	if len(a.Users) > 0 {
+		parts = append(parts, "users "+strings.Join(a.Users, ", "))
+	}
+	if len(a.Groups) > 0 {
+		parts = append(parts, "groups "+strings.Join(a.Groups, ", "))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func contactHint(d policy.Department) string {
+	if d.Contact == "" {
+		return ""
+	}
+	return "; ask " + d.Contact + " to review it"
+}
+
+// denied is an admission denial: one sentence that says why and what to do. The API server shows
+// it as `admission webhook "..." denied the request: <sentence>`.
+func denied(format string, args ...any) error {
+	return fmt.Errorf(format, args...)
+}

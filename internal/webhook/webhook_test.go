@@ -1,0 +1,555 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/controllers"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/testenv"
+)
+
+// The people of the tests. Each is an authenticated user of the envtest API server, with the
+// groups shown; their permissions come only from config/rbac/people_roles.yaml.
+var people = map[string][]string{
+	"alice":   {"marketing"},
+	"bob":     {"public-relations"},
+	"carol":   {"legal"},
+	"dana":    {"authors", "marketing"}, // an author who is also in marketing
+	"erin":    {"authors", "marketing"},
+	"mallory": {"interns"},
+	"root":    {DefaultAdminGroup},
+}
+
+var (
+	env     *testenv.Environment
+	scheme  = runtime.NewScheme()
+	admin   client.Client
+	clients = map[string]client.Client{}
+	// warnings collects the admission warnings each person received.
+	warnings = map[string]*warningLog{}
+)
+
+type warningLog struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (w *warningLog) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, text)
+}
+
+func (w *warningLog) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seen := w.seen
+	w.seen = nil
+	return seen
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	var err error
+	env, err = testenv.Start(testenv.WithWebhooks())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	defer func() { cancel(); <-stopped }() // before envtest removes the serving certificates
+	if err := setUp(ctx, stopped); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		close(stopped)
+		return 1
+	}
+	return m.Run()
+}
+
+func setUp(ctx context.Context, stopped chan struct{}) error {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, greenlightv1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return err
+		}
+	}
+	var err error
+	if admin, err = client.New(env.Config, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+	if err := installPeopleRoles(); err != nil {
+		return err
+	}
+	for name, groups := range people {
+		user, err := env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+		if err != nil {
+			return err
+		}
+		cfg := rest.CopyConfig(user.Config())
+		warnings[name] = &warningLog{}
+		cfg.WarningHandler = warnings[name]
+		if clients[name], err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+			return err
+		}
+	}
+	return startManager(ctx, stopped)
+}
+
+// installPeopleRoles creates the ClusterRoles of config/rbac/people_roles.yaml with the
+// "greenlight-" prefix config/default gives them.
+func installPeopleRoles() error {
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(), "config", "rbac", "people_roles.yaml"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	decoder := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		role := &rbacv1.ClusterRole{}
+		if err := decoder.Decode(role); err != nil {
+			if err.Error() == "EOF" {
+				return nil
+			}
+			return err
+		}
+		role.Name = "greenlight-" + role.Name
+		if err := admin.Create(context.Background(), role); err != nil {
+			return err
+		}
+	}
+}
+
+// startManager runs the webhooks and the reconcilers (which keep post status current, as the
+// stage check reads it), as main.go does.
+func startManager(ctx context.Context, stopped chan struct{}) error {
+	opts := env.WebhookInstallOptions
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
+			Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir,
+		}),
+	})
+	if err != nil {
+		return err
+	}
+	compiler, err := policy.NewCompiler()
+	if err != nil {
+		return err
+	}
+	clock := clocktesting.NewFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see controllers.EventRecorder
+	for _, setup := range []func() error{
+		func() error { return controllers.SetupIndexes(ctx, mgr) },
+		func() error {
+			return controllers.NewContentPostReconciler(mgr.GetClient(), recorder, compiler, clock).SetupWithManager(mgr)
+		},
+		func() error {
+			return controllers.NewSignOffReconciler(mgr.GetClient(), recorder, compiler, clock).SetupWithManager(mgr)
+		},
+		func() error {
+			return NewSignOffWebhook(mgr.GetAPIReader(), compiler, []string{DefaultAdminGroup}).SetupWithManager(mgr)
+		},
+		func() error {
+			return NewContentPostWebhook(mgr.GetAPIReader(), admission.NewDecoder(scheme)).SetupWithManager(mgr)
+		},
+		func() error { return NewApprovalPolicyWebhook(mgr.GetAPIReader(), compiler).SetupWithManager(mgr) },
+	} {
+		if err := setup(); err != nil {
+			return err
+		}
+	}
+	go func() {
+		defer close(stopped)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped:", err)
+		}
+	}()
+	// Wait until the API server can reach the webhook server.
+	deadline := time.Now().Add(30 * time.Second)
+	for mgr.GetWebhookServer().StartedChecker()(nil) != nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("webhook server did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// newNamespace creates a namespace for one test with the sample role bindings (dana and erin
+// write posts; marketing, public-relations and legal review) plus mallory as a reviewer who is
+// in no department.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "webhook-"}}
+	g.Expect(admin.Create(ctx, ns)).To(Succeed())
+	bind := func(name, role string, subjects ...rbacv1.Subject) {
+		g.Expect(admin.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects:   subjects,
+		})).To(Succeed())
+	}
+	group := func(name string) rbacv1.Subject {
+		return rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: name}
+	}
+	bind("authors", "greenlight-author", group("authors"))
+	bind("reviewers", "greenlight-reviewer", group("marketing"), group("public-relations"), group("legal"), group("interns"))
+	return ns.Name
+}
+
+// policy: marketing and public-relations review in stage brand, then legal (covering body and
+// media) in stage compliance; a linkedin department is needed only for posts to LinkedIn.
+func samplePolicy(ns string) *greenlightv1alpha1.ApprovalPolicy {
+	dept := func(name, group string) greenlightv1alpha1.Department {
+		return greenlightv1alpha1.Department{Name: name, MinApprovals: 1, Approvers: greenlightv1alpha1.Approvers{Groups: []string{group}}}
+	}
+	legal := dept("legal", "legal")
+	legal.Covers = []greenlightv1alpha1.CoveredField{greenlightv1alpha1.CoverBody, greenlightv1alpha1.CoverMedia}
+	legal.Contact = "#legal"
+	linkedin := dept("linkedin", "marketing")
+	linkedin.When = `post.spec.channels.exists(c, c.name == "linkedin")`
+	return &greenlightv1alpha1.ApprovalPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: ns},
+		Spec: greenlightv1alpha1.ApprovalPolicySpec{Stages: []greenlightv1alpha1.Stage{
+			{Name: "brand", Departments: []greenlightv1alpha1.Department{dept("marketing", "marketing"), dept("public-relations", "public-relations"), linkedin}},
+			{Name: "compliance", Departments: []greenlightv1alpha1.Department{legal}},
+		}},
+	}
+}
+
+func samplePost(ns, name string) *greenlightv1alpha1.ContentPost {
+	return &greenlightv1alpha1.ContentPost{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: greenlightv1alpha1.ContentPostSpec{
+			Author: "dana", Body: "Our spring line is here", Channels: []greenlightv1alpha1.Channel{{Name: "mastodon"}},
+		},
+	}
+}
+
+// approval is a SignOff as a reviewer writes it: no reviewer, no revision.
+func approval(ns, post, department string) *greenlightv1alpha1.SignOff {
+	return &greenlightv1alpha1.SignOff{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: post + "-" + department + "-", Namespace: ns},
+		Spec:       greenlightv1alpha1.SignOffSpec{Post: post, Department: department, Decision: greenlightv1alpha1.DecisionApprove},
+	}
+}
+
+// waitForDepartment waits until the controller shows the department in state, and returns the post.
+func waitForDepartment(g Gomega, ns, post, department string, state greenlightv1alpha1.DepartmentState) *greenlightv1alpha1.ContentPost {
+	got := &greenlightv1alpha1.ContentPost{}
+	g.Eventually(func(g Gomega) {
+		g.Expect(admin.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: post}, got)).To(Succeed())
+		var states []string
+		for _, d := range got.Status.Departments {
+			if d.Name == department {
+				states = append(states, string(d.State))
+			}
+		}
+		g.Expect(states).To(Equal([]string{string(state)}))
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+	return got
+}
+
+// updatePost applies edit to the current post as user, retrying only when the controller's status
+// write won the race, and returns the result of the update.
+func updatePost(as, ns, name string, edit func(*greenlightv1alpha1.ContentPost)) (*greenlightv1alpha1.ContentPost, error) {
+	ctx := context.Background()
+	post := &greenlightv1alpha1.ContentPost{}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, post); err != nil {
+			return err
+		}
+		edit(post)
+		return clients[as].Update(ctx, post)
+	})
+	return post, err
+}
+
+func expectDenied(g Gomega, err error, fragment string) {
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("denied the request"))
+	g.Expect(err.Error()).To(ContainSubstring(fragment))
+}
+
+func TestHonestSignOffsPassAndAreStampedWithTheReviewer(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	post := samplePost(ns, "launch")
+	g.Expect(clients["dana"].Create(ctx, post)).To(Succeed())
+	g.Expect(post.Annotations).To(HaveKeyWithValue(greenlightv1alpha1.AnnotationCreatedBy, "dana"))
+	got := waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	// alice approves through her marketing group, writing neither reviewer nor revision.
+	s := approval(ns, "launch", "marketing")
+	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
+	g.Expect(s.Spec.Reviewer).To(Equal("alice"))
+	g.Expect(s.Spec.Revision).To(Equal(got.Status.Departments[0].Revision))
+	g.Expect(s.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelPostUID, string(post.UID)))
+
+	g.Expect(clients["bob"].Create(ctx, approval(ns, "launch", "public-relations"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "legal", greenlightv1alpha1.DepartmentPending)
+	g.Expect(clients["carol"].Create(ctx, approval(ns, "launch", "legal"))).To(Succeed())
+	g.Eventually(func(g Gomega) greenlightv1alpha1.PostPhase {
+		g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(post), post)).To(Succeed())
+		return post.Status.Phase
+	}, 10*time.Second, 50*time.Millisecond).Should(Equal(greenlightv1alpha1.PostScheduled))
+}
+
+func TestForgedAndMisplacedSignOffsAreDenied(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	byErin := samplePost(ns, "by-erin")
+	byErin.Spec.Author = "" // erin created it through a pipeline that sets no author
+	g.Expect(clients["erin"].Create(ctx, byErin)).To(Succeed())
+	draft := samplePost(ns, "draft")
+	draft.Spec.Draft = true
+	g.Expect(clients["dana"].Create(ctx, draft)).To(Succeed())
+	current := waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	waitForDepartment(g, ns, "by-erin", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	staleRevision := "sha256:" + strings.Repeat("0", 64)
+	cases := []struct {
+		name   string
+		as     string
+		edit   func(*greenlightv1alpha1.SignOff)
+		denial string
+	}{
+		{"another reviewer's name", "alice", func(s *greenlightv1alpha1.SignOff) { s.Spec.Reviewer = "bob" },
+			`spec.reviewer is "bob" but you are "alice": leave spec.reviewer empty`},
+		{"a user in no approver group", "mallory", nil,
+			"mallory is not an approver of department marketing (policy acme allows groups marketing)"},
+		{"an approver of another department", "carol", nil,
+			"carol is not an approver of department marketing"},
+		{"the post's author", "dana", nil,
+			"you cannot sign off on ContentPost launch because you are its author (spec.author)"},
+		{"the post's creator", "erin", func(s *greenlightv1alpha1.SignOff) { s.Spec.Post = "by-erin" },
+			"you cannot sign off on ContentPost by-erin because you created it"},
+		{"a stale revision", "alice", func(s *greenlightv1alpha1.SignOff) { s.Spec.Revision = staleRevision },
+			"ContentPost launch changed since you reviewed it: department marketing now reviews revision " + current.Status.Departments[0].Revision},
+		{"a post that does not exist", "alice", func(s *greenlightv1alpha1.SignOff) { s.Spec.Post = "ghost" },
+			"there is no ContentPost ghost in namespace " + ns},
+		{"a draft", "alice", func(s *greenlightv1alpha1.SignOff) { s.Spec.Post = "draft" },
+			"ContentPost draft is a draft: it can be reviewed once its author submits it"},
+		{"a department the post's policies do not define", "alice", func(s *greenlightv1alpha1.SignOff) { s.Spec.Department = "finance" },
+			"ContentPost launch does not need department finance: its policies (acme) define marketing, public-relations, linkedin, legal"},
+		{"a department the post does not need", "alice", func(s *greenlightv1alpha1.SignOff) { s.Spec.Department = "linkedin" },
+			"ContentPost launch does not need department linkedin now: the department's when expression is false"},
+		{"a label binding it to another post", "alice", func(s *greenlightv1alpha1.SignOff) {
+			s.Labels = map[string]string{greenlightv1alpha1.LabelPostUID: "0000"}
+		}, `label greenlight.dev/post-uid is "0000" but ContentPost launch has UID`},
+		{"a stage that has not started", "carol", func(s *greenlightv1alpha1.SignOff) { s.Spec.Department = "legal" },
+			"department legal reviews in stage compliance, which has not started: stage brand (waiting on marketing) must be approved first"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			s := approval(ns, "launch", "marketing")
+			if tc.edit != nil {
+				tc.edit(s)
+			}
+			expectDenied(g, clients[tc.as].Create(ctx, s), tc.denial)
+		})
+	}
+
+	// None of the denied attempts reached the API: nothing was stored.
+	var stored greenlightv1alpha1.SignOffList
+	g.Expect(admin.List(ctx, &stored, client.InNamespace(ns))).To(Succeed())
+	g.Expect(stored.Items).To(BeEmpty())
+}
+
+func TestAPostEditedBetweenLookAndSignOff(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	post := samplePost(ns, "launch")
+	g.Expect(clients["dana"].Create(ctx, post)).To(Succeed())
+	seen := waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending).Status.Departments[0].Revision
+
+	// alice reads the post; meanwhile dana edits the body.
+	_, err := updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Spec.Body = "Our spring line is here, 50% off!" })
+	g.Expect(err).NotTo(HaveOccurred())
+
+	s := approval(ns, "launch", "marketing")
+	s.Spec.Revision = seen
+	expectDenied(g, clients["alice"].Create(ctx, s), "ContentPost launch changed since you reviewed it")
+}
+
+func TestSignOffsAreImmutableAndOnlyTheirReviewerWithdrawsThem(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	s := approval(ns, "launch", "marketing")
+	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
+
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		edited := &greenlightv1alpha1.SignOff{}
+		if err := admin.Get(ctx, client.ObjectKeyFromObject(s), edited); err != nil {
+			return err
+		}
+		edited.Spec.Comment = "changed my mind"
+		return admin.Update(ctx, edited)
+	})
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("a SignOff cannot be changed after it is created"))
+
+	expectDenied(g, clients["bob"].Delete(ctx, s), "only alice, who made this sign-off, can withdraw it (or a member of system:masters)")
+	g.Expect(clients["alice"].Delete(ctx, s)).To(Succeed())
+
+	other := approval(ns, "launch", "marketing")
+	g.Expect(clients["alice"].Create(ctx, other)).To(Succeed())
+	g.Expect(clients["root"].Delete(ctx, other)).To(Succeed(), "members of the admin group may remove any sign-off")
+}
+
+func TestCreatedByIsRecordedAndCannotBeForged(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+
+	post := samplePost(ns, "launch")
+	post.Annotations = map[string]string{greenlightv1alpha1.AnnotationCreatedBy: "alice"}
+	g.Expect(clients["dana"].Create(ctx, post)).To(Succeed())
+	g.Expect(post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]).To(Equal("dana"), "the creator is who made the request")
+
+	_, err := updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) {
+		p.Annotations[greenlightv1alpha1.AnnotationCreatedBy] = "alice"
+	})
+	expectDenied(g, err, "annotation greenlight.dev/created-by records who created the post and cannot be set or changed")
+
+	// A manifest that never had the annotation (server-side apply drops it) keeps it.
+	dropped, err := updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) {
+		delete(p.Annotations, greenlightv1alpha1.AnnotationCreatedBy)
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(dropped.Annotations[greenlightv1alpha1.AnnotationCreatedBy]).To(Equal("dana"))
+}
+
+func TestPostWarnings(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	warnings["dana"].take()
+
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "early"))).To(Succeed())
+	g.Expect(warnings["dana"].take()).To(ConsistOf(ContainSubstring("no ApprovalPolicy in namespace " + ns + " selects this post's labels")))
+
+	p := samplePolicy(ns)
+	p.Spec.Publishing = &greenlightv1alpha1.Publishing{Channels: map[string]greenlightv1alpha1.ChannelPublishing{
+		"mastodon": {JobTemplate: jobTemplate()},
+	}}
+	g.Expect(admin.Create(ctx, p)).To(Succeed())
+	post := samplePost(ns, "launch")
+	post.Spec.Channels = append(post.Spec.Channels, greenlightv1alpha1.Channel{Name: "linkedin"})
+	g.Expect(clients["dana"].Create(ctx, post)).To(Succeed())
+	g.Expect(warnings["dana"].take()).To(ConsistOf(
+		"channel linkedin: no matching ApprovalPolicy publishes to it (spec.publishing.channels), so the post cannot be published there"))
+}
+
+// jobTemplate is a publishing Job as a platform team writes it.
+func jobTemplate() batchv1.JobTemplateSpec {
+	return batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+		RestartPolicy: corev1.RestartPolicyNever,
+		Containers:    []corev1.Container{{Name: "publish", Image: "greenlight:dev", Command: []string{"/publisher"}}},
+	}}}}
+}
+
+func TestPolicyValidation(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	cases := []struct {
+		name   string
+		edit   func(*greenlightv1alpha1.ApprovalPolicy)
+		denial string
+	}{
+		{"a when that does not compile", func(p *greenlightv1alpha1.ApprovalPolicy) {
+			p.Spec.Stages[0].Departments[0].When = `post.spec.channels.exists(c, c.name ==`
+		}, "spec.stages[0].departments[0].when (department marketing) does not compile: ERROR: <input>:1:"},
+		{"a cron schedule that does not parse", func(p *greenlightv1alpha1.ApprovalPolicy) {
+			p.Spec.Windows = []greenlightv1alpha1.Window{{Kind: greenlightv1alpha1.WindowDeny, Schedule: "every friday", Duration: metav1.Duration{Duration: time.Hour}}}
+		}, `spec.windows[0].schedule "every friday" is not a five-field cron schedule`},
+		{"an unknown time zone", func(p *greenlightv1alpha1.ApprovalPolicy) {
+			p.Spec.Windows = []greenlightv1alpha1.Window{{Kind: greenlightv1alpha1.WindowDeny, Schedule: "0 18 * * 5", Duration: metav1.Duration{Duration: time.Hour}, TimeZone: "Europe/Atlantis"}}
+		}, `spec.windows[0].timeZone "Europe/Atlantis" is not an IANA time zone`},
+		{"a job that restarts forever", func(p *greenlightv1alpha1.ApprovalPolicy) {
+			tmpl := jobTemplate()
+			tmpl.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			p.Spec.Publishing = &greenlightv1alpha1.Publishing{Channels: map[string]greenlightv1alpha1.ChannelPublishing{"mastodon": {JobTemplate: tmpl}}}
+		}, `spec.publishing.channels.mastodon.jobTemplate.spec.template.spec.restartPolicy must be Never or OnFailure for a Job (it is "Always")`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p := samplePolicy(ns)
+			p.Name = "invalid"
+			tc.edit(p)
+			expectDenied(g, admin.Create(ctx, p), tc.denial)
+		})
+	}
+}
+
+func TestRemovingADepartmentPostsWaitOnIsWarned(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := samplePolicy(ns)
+	g.Expect(admin.Create(ctx, p)).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "legal", greenlightv1alpha1.DepartmentWaiting)
+
+	cfg := rest.CopyConfig(env.Config)
+	seen := &warningLog{}
+	cfg.WarningHandler = seen
+	platform, err := client.New(cfg, client.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	p.Spec.Stages = p.Spec.Stages[:1]
+	g.Expect(platform.Update(ctx, p)).To(Succeed(), "the edit is allowed")
+	g.Expect(seen.take()).To(ContainElement(
+		"ContentPost launch is waiting on department legal, which this change removes: the post will no longer need its sign-off"))
+}
