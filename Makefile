@@ -69,7 +69,7 @@ lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
 
 .PHONY: verify
 verify: manifests generate fmt kustomize ## Regenerate everything, build the kustomize overlays, and fail if the tree changed.
-	@for overlay in config/default config/samples; do $(KUSTOMIZE) build $$overlay >/dev/null || exit 1; done
+	@for overlay in config/default config/self-managed-certs config/samples; do $(KUSTOMIZE) build $$overlay >/dev/null || exit 1; done
 	@if [ -n "$$(git status --porcelain -- . ':!bin' ':!.demo')" ]; then \
 		echo "Generated files or formatting are out of date; run 'make manifests generate fmt' and commit:"; \
 		git status --porcelain -- . ':!bin' ':!.demo'; git --no-pager diff --stat; exit 1; fi

@@ -3,14 +3,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // Cloud auth providers for kubeconfigs that use them.
@@ -59,6 +67,10 @@ type options struct {
 	metricsCertKey       string
 	webhookHost          string
 	adminGroups          stringList
+	selfManagedCerts     bool
+	certSecret           string
+	webhookService       string
+	webhookConfigPrefix  string
 }
 
 // stringList is a repeatable, comma-separated flag.
@@ -84,6 +96,15 @@ func main() {
 		"The address the admission webhook server binds to; empty binds every interface.")
 	flag.Var(&opts.adminGroups, "admin-group",
 		"A group whose members may delete anyone's SignOff (repeatable; default "+webhook.DefaultAdminGroup+").")
+	flag.BoolVar(&opts.selfManagedCerts, "self-managed-certs", false,
+		"Generate and rotate the webhook serving certificate in a Secret and inject its CA into the webhook "+
+			"configurations, for clusters without cert-manager.")
+	flag.StringVar(&opts.certSecret, "cert-secret", "greenlight-webhook-server-cert",
+		"With --self-managed-certs: the Secret, in the manager's namespace (POD_NAMESPACE), that holds the certificate.")
+	flag.StringVar(&opts.webhookService, "webhook-service", "greenlight-webhook-service",
+		"With --self-managed-certs: the Service in front of the webhook server; the certificate is issued for it.")
+	flag.StringVar(&opts.webhookConfigPrefix, "webhook-config-prefix", "greenlight-",
+		"With --self-managed-certs: the name prefix of the mutating and validating webhook configurations to inject the CA into.")
 	flag.StringVar(&opts.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
 	flag.StringVar(&opts.webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
 	flag.StringVar(&opts.webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
@@ -118,7 +139,12 @@ func run(opts options) error {
 
 	webhookServerOptions := ctrlwebhook.Options{Host: opts.webhookHost, Port: opts.webhookPort, TLSOpts: tlsOpts}
 	var webhookCertWatcher, metricsCertWatcher *certwatcher.CertWatcher
-	if opts.webhookCertPath != "" {
+	switch {
+	case opts.selfManagedCerts:
+		// The rotator writes the certificate before the webhook server starts and reads it.
+		webhookServerOptions.CertDir = cmp.Or(opts.webhookCertPath, selfManagedCertDir)
+		webhookServerOptions.CertName, webhookServerOptions.KeyName = opts.webhookCertName, opts.webhookCertKey
+	case opts.webhookCertPath != "":
 		watcher, err := newCertWatcher(opts.webhookCertPath, opts.webhookCertName, opts.webhookCertKey)
 		if err != nil {
 			return err
@@ -170,9 +196,19 @@ func run(opts options) error {
 	}
 	// Webhooks need serving certificates; `make run` against a cluster without them sets
 	// ENABLE_WEBHOOKS=false (kubebuilder's convention).
+	webhooksReady := healthz.Ping
 	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
-		if err := setupWebhooks(mgr, compiler, opts.adminGroups); err != nil {
-			return err
+		if opts.selfManagedCerts {
+			checker, err := setupWebhooksWhenCertified(mgr, compiler, opts)
+			if err != nil {
+				return err
+			}
+			webhooksReady = checker
+		} else {
+			if err := setupWebhooks(mgr, compiler, opts.adminGroups); err != nil {
+				return err
+			}
+			webhooksReady = mgr.GetWebhookServer().StartedChecker()
 		}
 	}
 	// +kubebuilder:scaffold:builder
@@ -187,7 +223,7 @@ func run(opts options) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("readyz", webhooksReady); err != nil {
 		return err
 	}
 
@@ -224,6 +260,52 @@ func setupWebhooks(mgr ctrl.Manager, compiler *policy.Compiler, adminGroups []st
 		return err
 	}
 	return webhook.NewApprovalPolicyWebhook(reader, compiler).SetupWithManager(mgr)
+}
+
+// selfManagedCertDir is where --self-managed-certs writes the certificate by default.
+const selfManagedCertDir = "/tmp/k8s-webhook-server/serving-certs"
+
+// setupWebhooksWhenCertified starts cert-controller's rotator, which creates and rotates the
+// serving certificate in a Secret, writes it to the webhook server's directory and injects its CA
+// into the webhook configurations. The webhooks are registered (which starts the webhook server)
+// once the certificate exists. The returned checker fails until they serve.
+func setupWebhooksWhenCertified(mgr ctrl.Manager, compiler *policy.Compiler, opts options) (healthz.Checker, error) {
+	namespace := cmp.Or(os.Getenv("POD_NAMESPACE"), "greenlight-system")
+	certified := make(chan struct{})
+	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+		SecretKey:      types.NamespacedName{Namespace: namespace, Name: opts.certSecret},
+		CertDir:        cmp.Or(opts.webhookCertPath, selfManagedCertDir),
+		CertName:       opts.webhookCertName,
+		KeyName:        opts.webhookCertKey,
+		CAName:         "greenlight-ca",
+		CAOrganization: "greenlight",
+		DNSName:        fmt.Sprintf("%s.%s.svc", opts.webhookService, namespace),
+		IsReady:        certified,
+		Webhooks: []rotator.WebhookInfo{
+			{Name: opts.webhookConfigPrefix + "mutating-webhook-configuration", Type: rotator.Mutating},
+			{Name: opts.webhookConfigPrefix + "validating-webhook-configuration", Type: rotator.Validating},
+		},
+		RequireLeaderElection: false, // every replica serves webhooks, so every replica needs the certificate
+	})
+	if err != nil {
+		return nil, err
+	}
+	var registered atomic.Bool
+	go func() {
+		<-certified
+		if err := setupWebhooks(mgr, compiler, opts.adminGroups); err != nil {
+			setupLog.Error(err, "Failed to register the webhooks")
+			os.Exit(1)
+		}
+		registered.Store(true)
+		setupLog.Info("Registered the webhooks with the self-managed certificate")
+	}()
+	return func(req *http.Request) error {
+		if !registered.Load() {
+			return errors.New("waiting for the self-managed webhook certificate")
+		}
+		return mgr.GetWebhookServer().StartedChecker()(req)
+	}, nil
 }
 
 // newCertWatcher watches a certificate and key in dir, so that rotated certificates are served
