@@ -61,17 +61,29 @@ show_post() {
     done
 }
 
-# sign_off DEPARTMENT REVIEWER applies the sample SignOff for DEPARTMENT as REVIEWER, for the
-# revision the department currently reviews, and waits for the controller to count it. Until
-# the admission webhooks record the reviewer from the authenticated user, the demo fills
-# spec.reviewer and spec.revision itself.
+# as_user PERSON KUBECTL-ARGS... runs kubectl as one of the demo's people (their own kubeconfig).
+as_user() { local person=$1; shift; "$KUBECTL" --kubeconfig "$DEMO_DIR/users/$person.kubeconfig" -n "$NAMESPACE" "$@"; }
+
+# sign_off DEPARTMENT REVIEWER applies the sample SignOff for DEPARTMENT as REVIEWER, exactly as
+# written (no reviewer, no revision: admission fills both), and waits for it to be counted.
 sign_off() {
-  local department=$1 reviewer=$2 revision before
-  revision=$(post_field "{.status.departments[?(@.name=='$department')].revision}")
+  local department=$1 reviewer=$2 before
   before=$(post_field '{.metadata.resourceVersion}')
-  sed -e "s/^spec:/spec:\n  reviewer: $reviewer\n  revision: \"$revision\"/" \
-    "$root/config/samples/greenlight_v1alpha1_signoff_${department}.yaml" | k apply -n "$NAMESPACE" -f -
+  as_user "$reviewer" apply -f "$root/config/samples/greenlight_v1alpha1_signoff_${department}.yaml"
   wait_for post_changed_since "$before"
+}
+
+# attempt TITLE PERSON EDIT shows an attempt that admission must deny: PERSON applies the
+# marketing sample SignOff, renamed and changed by the sed expression EDIT.
+attempt() {
+  local title=$1 person=$2 edit=$3 out
+  log "$title"
+  if out=$(sed -e "s/name: launch-teaser-marketing/name: forged-$person/" -e "$edit" \
+    "$root/config/samples/greenlight_v1alpha1_signoff_marketing.yaml" | as_user "$person" create -f - 2>&1); then
+    echo "UNEXPECTED: admission accepted it: $out" >&2
+    return 1
+  fi
+  echo "$out"
 }
 
 down() {
@@ -111,22 +123,37 @@ up() {
     wait_for crd_established "$crd.greenlight.dev"
   done
 
+  log "Installing the roles for people (greenlight-author, -reviewer, -policy-admin, -viewer)"
+  sed -E 's/^  name: (author|reviewer|policy-admin|viewer)$/  name: greenlight-\1/' "$root/config/rbac/people_roles.yaml" | k apply -f -
+
   log "Starting the Greenlight manager as a local process (log: $DEMO_DIR/manager.log)"
+  # shellcheck source=/dev/null
+  source "$DEMO_DIR/webhook.env"
   start manager "$DEMO_DIR/manager.log" env KUBECONFIG="$DEMO_DIR/kubeconfig" "$BIN/manager" \
-    --health-probe-bind-address="$PROBE_ADDR" --metrics-bind-address="$METRICS_ADDR" --metrics-secure=false
+    --health-probe-bind-address="$PROBE_ADDR" --metrics-bind-address="$METRICS_ADDR" --metrics-secure=false \
+    --webhook-host="$WEBHOOK_HOST" --webhook-port="$WEBHOOK_PORT" --webhook-cert-path="$WEBHOOK_CERT_DIR"
   if ! wait_for curl -sf "http://$PROBE_ADDR/readyz"; then
     cat "$DEMO_DIR/manager.log" >&2
     exit 1
   fi
 
-  log "Applying the sample policy and post in namespace $NAMESPACE"
+  log "The platform team creates namespace $NAMESPACE, its role bindings and the policy"
   k create namespace "$NAMESPACE"
+  k apply -n "$NAMESPACE" -f "$root/config/samples/people_rolebindings.yaml"
   k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_approvalpolicy.yaml"
-  k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_contentpost.yaml"
+
+  log "dana (an author) applies the post"
+  as_user dana apply -f "$root/config/samples/greenlight_v1alpha1_contentpost.yaml"
   wait_for phase_is InReview
+  echo "created-by: $(post_field '{.metadata.annotations.greenlight\.dev/created-by}')"
   show_post
 
-  # Each reviewer signs off on the revision their department sees in the post's status.
+  attempt "carol, who is in legal, tries to approve for marketing" carol ""
+  attempt "alice tries to sign off in bob's name" alice "s/^spec:/spec:\n  reviewer: bob/"
+  attempt "carol tries to approve for legal before stage brand is approved" carol \
+    "s/department: marketing/department: legal/"
+
+  # Each reviewer signs off with their own credentials; admission records who and on what.
   for signoff in marketing:alice public-relations:bob legal:carol; do
     department=${signoff%%:*} reviewer=${signoff##*:}
     log "$reviewer approves for $department"
@@ -139,8 +166,9 @@ up() {
 
   log "Greenlight is running. Try:"
   cat <<EOT
-  export KUBECONFIG=$DEMO_DIR/kubeconfig
+  export KUBECONFIG=$DEMO_DIR/kubeconfig            # cluster admin
   kubectl get greenlight -A
+  kubectl --kubeconfig $DEMO_DIR/users/alice.kubeconfig -n $NAMESPACE get post   # as alice (marketing)
   kubectl describe post -n $NAMESPACE launch-teaser
   make demo-down        # stop everything and remove $DEMO_DIR
 EOT

@@ -1,8 +1,16 @@
 // Command localcluster runs a local Kubernetes control plane (kube-apiserver and etcd from
 // bin/controlplane) for `make demo`, until it is stopped with SIGTERM or SIGINT.
 //
-// It writes an administrator kubeconfig to DIR/kubeconfig and, last, the file DIR/ready, so that
-// scripts can wait for it. No CRDs are installed: the demo installs them the way a user would.
+// It writes, into DIR:
+//   - kubeconfig: a cluster administrator (group system:masters);
+//   - users/NAME.kubeconfig: one per demo person (alice in marketing, bob in public-relations,
+//     carol in legal, dana an author, mallory an intern with no role), authenticated by client certificate so
+//     that admission sees who they are;
+//   - webhook.env: where the manager must serve the admission webhooks, which are already
+//     registered with the API server (config/webhook, pointed at 127.0.0.1 with a local CA);
+//   - ready, last, so that scripts can wait for it.
+//
+// No CRDs are installed: the demo installs them the way a user would.
 package main
 
 import (
@@ -34,7 +42,12 @@ func run(dir, assets string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join(testenv.RepoRoot(), "config", "webhook")},
+		},
+	}
 	if _, err := env.Start(); err != nil {
 		_ = env.Stop() // envtest may have started some processes before failing.
 		return fmt.Errorf("starting the control plane from %s: %w", assets, err)
@@ -52,6 +65,24 @@ func run(dir, assets string) error {
 	if err := writeKubeconfig(admin, filepath.Join(dir, "kubeconfig")); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "users"), 0o750); err != nil {
+		return err
+	}
+	for _, person := range people {
+		user, err := env.AddUser(person, nil)
+		if err != nil {
+			return fmt.Errorf("creating user %s: %w", person.Name, err)
+		}
+		if err := writeKubeconfig(user, filepath.Join(dir, "users", person.Name+".kubeconfig")); err != nil {
+			return err
+		}
+	}
+	webhook := env.WebhookInstallOptions
+	serving := fmt.Sprintf("WEBHOOK_HOST=%s\nWEBHOOK_PORT=%d\nWEBHOOK_CERT_DIR=%s\n",
+		webhook.LocalServingHost, webhook.LocalServingPort, webhook.LocalServingCertDir)
+	if err := os.WriteFile(filepath.Join(dir, "webhook.env"), []byte(serving), 0o600); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "ready"), []byte(env.Config.Host+"\n"), 0o600); err != nil {
 		return err
 	}
@@ -62,6 +93,15 @@ func run(dir, assets string) error {
 	<-stop
 	fmt.Println("Stopping the control plane")
 	return nil
+}
+
+// people are the demo's users and the groups the API server authenticates them with.
+var people = []envtest.User{
+	{Name: "alice", Groups: []string{"marketing"}},
+	{Name: "bob", Groups: []string{"public-relations"}},
+	{Name: "carol", Groups: []string{"legal"}},
+	{Name: "dana", Groups: []string{"authors"}},
+	{Name: "mallory", Groups: []string{"interns"}},
 }
 
 func writeKubeconfig(user *envtest.AuthenticatedUser, path string) error {
