@@ -30,7 +30,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/controllers"
@@ -191,7 +190,10 @@ func run(opts options) error {
 	if err != nil {
 		return err
 	}
-	if err := setupControllers(mgr, compiler); err != nil {
+	// The core/v1 recorder keeps each transition's message; the events.k8s.io one folds distinct
+	// transitions into one series (see controllers.EventRecorder).
+	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: deliberate, see above
+	if err := controllers.SetupWithManager(context.Background(), mgr, compiler, recorder, clock.RealClock{}); err != nil {
 		return err
 	}
 	// Webhooks need serving certificates; `make run` against a cluster without them sets
@@ -205,7 +207,7 @@ func run(opts options) error {
 			}
 			webhooksReady = checker
 		} else {
-			if err := setupWebhooks(mgr, compiler, opts.adminGroups); err != nil {
+			if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups); err != nil {
 				return err
 			}
 			webhooksReady = mgr.GetWebhookServer().StartedChecker()
@@ -229,37 +231,6 @@ func run(opts options) error {
 
 	setupLog.Info("Starting manager")
 	return mgr.Start(ctrl.SetupSignalHandler())
-}
-
-// setupControllers registers the shared indexes and every reconciler.
-func setupControllers(mgr ctrl.Manager, compiler *policy.Compiler) error {
-	if err := controllers.SetupIndexes(context.Background(), mgr); err != nil {
-		return err
-	}
-	// The core/v1 recorder keeps each transition's message; the events.k8s.io one folds distinct
-	// transitions into one series (see controllers.EventRecorder).
-	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: deliberate, see above
-	if err := controllers.NewContentPostReconciler(mgr.GetClient(), recorder, compiler, clock.RealClock{}).
-		SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := controllers.NewApprovalPolicyReconciler(mgr.GetClient(), compiler, clock.RealClock{}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	return controllers.NewSignOffReconciler(mgr.GetClient(), recorder, compiler, clock.RealClock{}).SetupWithManager(mgr)
-}
-
-// setupWebhooks registers the admission webhooks. They read the API server directly, so that
-// every check sees the post as it is at the moment of the request.
-func setupWebhooks(mgr ctrl.Manager, compiler *policy.Compiler, adminGroups []string) error {
-	reader := mgr.GetAPIReader()
-	if err := webhook.NewSignOffWebhook(reader, compiler, adminGroups).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := webhook.NewContentPostWebhook(reader, admission.NewDecoder(mgr.GetScheme())).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	return webhook.NewApprovalPolicyWebhook(reader, compiler).SetupWithManager(mgr)
 }
 
 // selfManagedCertDir is where --self-managed-certs writes the certificate by default.
@@ -293,7 +264,7 @@ func setupWebhooksWhenCertified(mgr ctrl.Manager, compiler *policy.Compiler, opt
 	var registered atomic.Bool
 	go func() {
 		<-certified
-		if err := setupWebhooks(mgr, compiler, opts.adminGroups); err != nil {
+		if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups); err != nil {
 			setupLog.Error(err, "Failed to register the webhooks")
 			os.Exit(1)
 		}

@@ -116,21 +116,30 @@ func reviewerName(s *greenlightv1alpha1.SignOff) string {
 	return s.Spec.Reviewer
 }
 
-// SetupWithManager watches SignOffs and re-checks a post's sign-offs whenever the post changes.
+// SetupWithManager watches SignOffs and re-checks a post's sign-offs whenever the post changes,
+// or another of its sign-offs comes or goes (whether a reviewer's approval is a duplicate
+// depends on their other sign-offs).
 func (r *SignOffReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&greenlightv1alpha1.SignOff{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&greenlightv1alpha1.ContentPost{}, handler.EnqueueRequestsFromMapFunc(r.signOffsOfPost)).
+		Watches(&greenlightv1alpha1.ContentPost{}, handler.EnqueueRequestsFromMapFunc(
+			func(ctx context.Context, o client.Object) []reconcile.Request {
+				return r.signOffsOfPost(ctx, o.GetNamespace(), o.GetName())
+			})).
+		Watches(&greenlightv1alpha1.SignOff{}, handler.EnqueueRequestsFromMapFunc(
+			func(ctx context.Context, o client.Object) []reconcile.Request {
+				return r.signOffsOfPost(ctx, o.GetNamespace(), o.(*greenlightv1alpha1.SignOff).Spec.Post)
+			}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("signoff").
 		Complete(r)
 }
 
-// signOffsOfPost maps a post to its SignOffs, through the spec.post index.
-func (r *SignOffReconciler) signOffsOfPost(ctx context.Context, o client.Object) []reconcile.Request {
+// signOffsOfPost lists a post's SignOffs, through the spec.post index.
+func (r *SignOffReconciler) signOffsOfPost(ctx context.Context, namespace, post string) []reconcile.Request {
 	var signOffs greenlightv1alpha1.SignOffList
-	if err := r.client.List(ctx, &signOffs, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{signOffPostIndex: o.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Failed to list sign-offs for a post change", "post", o.GetName())
+	if err := r.client.List(ctx, &signOffs, client.InNamespace(namespace),
+		client.MatchingFields{signOffPostIndex: post}); err != nil {
+		logf.FromContext(ctx).Error(err, "Failed to list sign-offs for a change", "post", post)
 		return nil
 	}
 	requests := make([]reconcile.Request, 0, len(signOffs.Items))

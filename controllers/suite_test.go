@@ -80,17 +80,8 @@ func startManager(ctx context.Context, env *testenv.Environment, scheme *runtime
 	if err != nil {
 		return err
 	}
-	if err := SetupIndexes(ctx, mgr); err != nil {
-		return err
-	}
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
-	if err := NewContentPostReconciler(mgr.GetClient(), recorder, compiler, fakeClock).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := NewApprovalPolicyReconciler(mgr.GetClient(), compiler, fakeClock).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if err := NewSignOffReconciler(mgr.GetClient(), recorder, compiler, fakeClock).SetupWithManager(mgr); err != nil {
+	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock); err != nil {
 		return err
 	}
 	go func() {
