@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
-	_ "time/tzdata" // Time zones load on every machine, with or without system tzdata.
 
-	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,6 +14,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/windows"
 )
 
 // ApprovalPolicyWebhook denies policies that the API server's schema accepts but Greenlight could
@@ -86,9 +84,6 @@ func (w *ApprovalPolicyWebhook) ValidateDelete(context.Context, *greenlightv1alp
 	return nil, nil
 }
 
-// cronParser reads standard five-field cron schedules, as Argo CD sync windows do.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 // validate returns every problem in one error, each naming its field.
 func (w *ApprovalPolicyWebhook) validate(p *greenlightv1alpha1.ApprovalPolicy) error {
 	problems := policy.Validate(p, w.compiler)
@@ -102,17 +97,8 @@ func (w *ApprovalPolicyWebhook) validate(p *greenlightv1alpha1.ApprovalPolicy) e
 			seen[d.Name] = stage.Name
 		}
 	}
-	for i, window := range p.Spec.Windows {
-		if _, err := cronParser.Parse(window.Schedule); err != nil {
-			problems = append(problems, fmt.Sprintf("spec.windows[%d].schedule %q is not a five-field cron schedule "+
-				"(minute hour day-of-month month day-of-week, for example \"0 18 * * 5\"): %v", i, window.Schedule, err))
-		}
-		if window.TimeZone != "" {
-			if _, err := time.LoadLocation(window.TimeZone); err != nil {
-				problems = append(problems, fmt.Sprintf(
-					"spec.windows[%d].timeZone %q is not an IANA time zone such as Europe/Berlin or America/New_York", i, window.TimeZone))
-			}
-		}
+	if _, err := windows.Parse(p.Spec.Windows); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if p.Spec.Publishing != nil {
 		for _, name := range sortedKeys(p.Spec.Publishing.Channels) {
