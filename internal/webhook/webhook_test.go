@@ -384,6 +384,27 @@ func TestForgedAndMisplacedSignOffsAreDenied(t *testing.T) {
 	g.Expect(stored.Items).To(BeEmpty())
 }
 
+func TestAPublishedPostTakesNoMoreSignOffs(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	post := waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	// Publishing is the next issue's work; the reconciler never changes a Published post, so the
+	// phase is set here as the publisher will set it.
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := admin.Get(ctx, client.ObjectKeyFromObject(post), post); err != nil {
+			return err
+		}
+		post.Status.Phase = greenlightv1alpha1.PostPublished
+		return admin.Status().Update(ctx, post)
+	})).To(Succeed())
+	expectDenied(g, clients["alice"].Create(ctx, approval(ns, "launch", "marketing")),
+		"ContentPost launch is already published: sign-offs can no longer change it")
+}
+
 func TestAPostEditedBetweenLookAndSignOff(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
