@@ -97,9 +97,12 @@ func (b *signOffBuilder) in(namespace string) *signOffBuilder {
 	return b
 }
 
-// boundTo sets the post-UID label, as admission does.
-func (b *signOffBuilder) boundTo(post *greenlightv1alpha1.ContentPost) *signOffBuilder {
-	b.signOff.Labels = map[string]string{greenlightv1alpha1.LabelPostUID: string(post.UID)}
+// boundTo sets the post-UID and policy-UID labels, as admission does.
+func (b *signOffBuilder) boundTo(post *greenlightv1alpha1.ContentPost, policyUID string) *signOffBuilder {
+	b.signOff.Labels = map[string]string{
+		greenlightv1alpha1.LabelPostUID:   string(post.UID),
+		greenlightv1alpha1.LabelPolicyUID: policyUID,
+	}
 	return b
 }
 func (b *signOffBuilder) revision(r string) *signOffBuilder { b.signOff.Spec.Revision = r; return b }

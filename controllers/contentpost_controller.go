@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"slices"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
@@ -58,8 +59,13 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	in.now = r.clock.Now()
 	result := computeReview(post, in)
 
+	// The next deadline or reminder wakes this post up; nothing polls.
+	var wake ctrl.Result
+	if !result.requeueAt.IsZero() {
+		wake.RequeueAfter = max(result.requeueAt.Sub(in.now), time.Second)
+	}
 	if equality.Semantic.DeepEqual(post.Status, result.status) {
-		return ctrl.Result{}, nil
+		return wake, nil
 	}
 	base := post.DeepCopy()
 	post.Status = result.status
@@ -70,7 +76,7 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	for _, e := range postEvents(&base.Status, &post.Status) {
 		r.recorder.Event(post, e.eventType, e.reason, e.message)
 	}
-	return ctrl.Result{}, nil
+	return wake, nil
 }
 
 // SetupWithManager watches posts, their sign-offs, and the policies that select them. Posts are

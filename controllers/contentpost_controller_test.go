@@ -77,13 +77,31 @@ func departmentOf(post *greenlightv1alpha1.ContentPost, name string) greenlightv
 // signOff creates a sign-off for the department's current covered revision, as a reviewer who
 // just looked at the post would.
 func signOff(g Gomega, post *greenlightv1alpha1.ContentPost, department, reviewer string, decide ...func(*signOffBuilder) *signOffBuilder) *greenlightv1alpha1.SignOff {
-	b := newSignOff(post.Name, department, reviewer).in(post.Namespace).boundTo(post).revision(departmentOf(post, department).Revision)
+	b := newSignOff(post.Name, department, reviewer).in(post.Namespace).boundTo(post, policyUIDOf(g, post.Namespace, department)).
+		revision(departmentOf(post, department).Revision)
 	for _, d := range decide {
 		b = d(b)
 	}
 	s := b.obj()
 	g.Expect(k.Create(context.Background(), s)).To(Succeed())
 	return s
+}
+
+// policyUIDOf returns the UID of the policy in namespace that defines department, as admission
+// stamps it on sign-offs ("" when none does).
+func policyUIDOf(g Gomega, namespace, department string) string {
+	var policies greenlightv1alpha1.ApprovalPolicyList
+	g.Expect(k.List(context.Background(), &policies, client.InNamespace(namespace))).To(Succeed())
+	for _, p := range policies.Items {
+		for _, s := range p.Spec.Stages {
+			for _, d := range s.Departments {
+				if d.Name == department {
+					return string(p.UID)
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func update(g Gomega, obj client.Object, edit func()) {
@@ -422,6 +440,27 @@ func TestARecreatedPostDoesNotInheritApprovals(t *testing.T) {
 	expectCounted(g, approval, metav1.ConditionFalse, ReasonOtherPost)
 }
 
+func TestRelabellingAPostIntoAnotherPolicyCarriesNoApprovals(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	blog := newPolicy("blog").in(ns).selecting(map[string]string{"brand": "blog"}).stage("review", "legal").obj()
+	g.Expect(k.Create(ctx, blog)).To(Succeed())
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("review", "legal").obj())).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	post.Labels = map[string]string{"brand": "blog"}
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+	erin := newSignOff("launch", "legal", "erin").in(ns).boundTo(got, string(blog.UID)).revision(departmentOf(got, "legal").Revision).obj()
+	g.Expect(k.Create(ctx, erin)).To(Succeed())
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "legal=Approved")
+
+	// The author relabels the post so that acme's legal department, with other approvers, applies.
+	update(g, post, func() { post.Labels["brand"] = "acme" })
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+	expectCounted(g, erin, metav1.ConditionFalse, ReasonOtherPolicy)
+}
+
 func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -434,7 +473,8 @@ func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {
 	expectCounted(g, unknown, metav1.ConditionFalse, ReasonUnknownDepartment)
 
 	// Defence in depth: a sign-off that admission did not stamp with a reviewer never counts.
-	anonymous := newSignOff("launch", "marketing", "").in(ns).boundTo(got).revision(departmentOf(got, "marketing").Revision).obj()
+	anonymous := newSignOff("launch", "marketing", "").in(ns).boundTo(got, policyUIDOf(g, ns, "marketing")).
+		revision(departmentOf(got, "marketing").Revision).obj()
 	g.Expect(k.Create(ctx, anonymous)).To(Succeed())
 	expectCounted(g, anonymous, metav1.ConditionFalse, ReasonNoReviewer)
 

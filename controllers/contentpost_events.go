@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 )
@@ -19,6 +21,10 @@ const (
 	EventRejected         = "Rejected"
 	EventApproved         = "Approved"
 	EventBlocked          = "Blocked"
+	EventReminder         = "Reminder"
+	EventDeadlineMissed   = "DeadlineMissed"
+	EventExpired          = "Expired"
+	EventDeadlineExceeded = "DeadlineExceeded"
 )
 
 // postEvent is a Kubernetes Event to record on a post.
@@ -33,40 +39,68 @@ type postEvent struct {
 func postEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent {
 	var events []postEvent
 	for _, d := range updated.Departments {
-		prev := findDepartment(old.Departments, d.Name)
-		// A new comment from another reviewer on the same revision is news too.
-		changed := prev == nil || prev.State != d.State || prev.Revision != d.Revision || prev.Comment != d.Comment
-		switch {
-		case d.State == greenlightv1alpha1.DepartmentPending && changed:
-			events = append(events, postEvent{corev1.EventTypeNormal, EventReviewRequested,
-				fmt.Sprintf("Review requested from %s (stage %s) for revision %s.", d.Name, d.Stage, shortRevision(d.Revision))})
-		case d.State == greenlightv1alpha1.DepartmentChangesRequested && changed:
-			events = append(events, postEvent{corev1.EventTypeNormal, EventChangesRequested,
-				fmt.Sprintf("%s requested changes: %s", d.Name, d.Comment)})
-		case d.State == greenlightv1alpha1.DepartmentRejected && changed:
-			events = append(events, postEvent{corev1.EventTypeWarning, EventRejected,
-				fmt.Sprintf("%s rejected revision %s: %s", d.Name, shortRevision(d.Revision), d.Comment)})
-		}
-		for _, reviewer := range d.ApprovedBy {
-			if prev == nil || prev.Revision != d.Revision || !slices.Contains(prev.ApprovedBy, reviewer) {
-				events = append(events, postEvent{corev1.EventTypeNormal, EventSignOffCounted,
-					fmt.Sprintf("%s's approval counts for %s (%d of %d).", reviewer, d.Name,
-						slices.Index(d.ApprovedBy, reviewer)+1, d.MinApprovals)})
-			}
+		events = append(events, departmentEvents(findDepartment(old.Departments, d.Name), d)...)
+	}
+	return append(events, phaseEvents(old, updated)...)
+}
+
+// departmentEvents announces what changed for one department since prev (nil when new).
+func departmentEvents(prev *greenlightv1alpha1.DepartmentStatus, d greenlightv1alpha1.DepartmentStatus) []postEvent {
+	var events []postEvent
+	// A new comment from another reviewer on the same revision is news too.
+	changed := prev == nil || prev.State != d.State || prev.Revision != d.Revision || prev.Comment != d.Comment
+	switch {
+	case !changed:
+	case d.State == greenlightv1alpha1.DepartmentPending:
+		events = append(events, postEvent{corev1.EventTypeNormal, EventReviewRequested,
+			fmt.Sprintf("Review requested from %s (stage %s) for revision %s.", d.Name, d.Stage, shortRevision(d.Revision))})
+	case d.State == greenlightv1alpha1.DepartmentChangesRequested:
+		events = append(events, postEvent{corev1.EventTypeNormal, EventChangesRequested,
+			fmt.Sprintf("%s requested changes: %s", d.Name, d.Comment)})
+	case d.State == greenlightv1alpha1.DepartmentRejected:
+		events = append(events, postEvent{corev1.EventTypeWarning, EventRejected,
+			fmt.Sprintf("%s rejected revision %s: %s", d.Name, shortRevision(d.Revision), d.Comment)})
+	case d.State == greenlightv1alpha1.DepartmentExpired:
+		events = append(events, postEvent{corev1.EventTypeWarning, EventDeadlineMissed, fmt.Sprintf("%s %s.", d.Name, d.Message)})
+	}
+	for _, offset := range d.RemindersSent {
+		if prev == nil || !prev.Deadline.Equal(d.Deadline) || !slices.Contains(prev.RemindersSent, offset) {
+			events = append(events, postEvent{corev1.EventTypeNormal, EventReminder, fmt.Sprintf(
+				"%s's decision is due by %s (reminder %s before the deadline).", d.Name, d.Deadline.UTC().Format(time.RFC3339), offset)})
 		}
 	}
+	for _, reviewer := range d.ApprovedBy {
+		if prev == nil || prev.Revision != d.Revision || !slices.Contains(prev.ApprovedBy, reviewer) {
+			events = append(events, postEvent{corev1.EventTypeNormal, EventSignOffCounted,
+				fmt.Sprintf("%s's approval counts for %s (%d of %d).", reviewer, d.Name,
+					slices.Index(d.ApprovedBy, reviewer)+1, d.MinApprovals)})
+		}
+	}
+	return events
+}
 
-	if updated.Phase != old.Phase {
+// phaseEvents announces the post's own transitions.
+func phaseEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent {
+	var events []postEvent
+	if updated.Phase == old.Phase {
+		if updated.Phase == greenlightv1alpha1.PostBlocked && stalledMessage(old) != stalledMessage(updated) {
+			// Still blocked, for another reason.
+			events = append(events, postEvent{corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)})
+		}
+	} else {
 		switch updated.Phase {
 		case greenlightv1alpha1.PostScheduled:
 			events = append(events, postEvent{corev1.EventTypeNormal, EventApproved,
 				fmt.Sprintf("Every required department approved revision %s.", shortRevision(updated.Revision))})
 		case greenlightv1alpha1.PostBlocked:
 			events = append(events, postEvent{corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)})
+		case greenlightv1alpha1.PostExpired:
+			events = append(events, postEvent{corev1.EventTypeWarning, EventExpired, stalledMessage(updated)})
 		}
-	} else if updated.Phase == greenlightv1alpha1.PostBlocked && stalledMessage(old) != stalledMessage(updated) {
-		// Still blocked, for another reason.
-		events = append(events, postEvent{corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)})
+	}
+	if exceeded := meta.FindStatusCondition(updated.Conditions, greenlightv1alpha1.ConditionDeadlineExceeded); exceeded != nil &&
+		meta.FindStatusCondition(old.Conditions, greenlightv1alpha1.ConditionDeadlineExceeded) == nil {
+		events = append(events, postEvent{corev1.EventTypeWarning, EventDeadlineExceeded, exceeded.Message})
 	}
 	return events
 }

@@ -38,6 +38,10 @@ const (
 	ReasonPostIsDraft           = "PostIsDraft"
 	ReasonStageNotStarted       = "StageNotStarted"
 	ReasonOtherPost             = "OtherPost"
+	ReasonDeadlineMissed        = "DeadlineMissed"
+	ReasonOtherPolicy           = "OtherPolicy"
+	ReasonNotAnApprover         = "NotAnApprover"
+	ReasonWithdrawn             = "Withdrawn"
 )
 
 // reviewInputs is everything a post's review status is computed from. The reconciler gathers
@@ -64,6 +68,8 @@ type signOffVerdict struct {
 type reviewResult struct {
 	status   greenlightv1alpha1.ContentPostStatus
 	verdicts map[string]signOffVerdict
+	// requeueAt is the next time a deadline or reminder falls due; zero when none will.
+	requeueAt time.Time
 }
 
 // computeReview computes a post's status from its spec and the inputs. It never reads the clock
@@ -93,13 +99,19 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	}
 
 	status.Policies = in.requirements.Policies
-	status.Departments = evaluateDepartments(post, in, result.verdicts)
+	var deadlines deadlineOutcome
+	status.Departments, deadlines = evaluateDepartments(post, in, result.verdicts)
 	status.Phase = postPhase(post, status.Departments)
 	if status.Phase == greenlightv1alpha1.PostInReview {
 		status.Stage, status.WaitingOn = currentStages(status.Departments)
 	}
+	status.Deadline = earliestDeadline(status.Departments)
 	setPostConditions(&status, post, nil, in.now)
+	conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: in.now}.setIf(len(deadlines.exceeded) > 0,
+		greenlightv1alpha1.ConditionDeadlineExceeded, ReasonDeadlineMissed,
+		fmt.Sprintf("%s missed their deadline; the post keeps waiting (onMissed: Notify).", strings.Join(deadlines.exceeded, ", ")))
 	result.status = status
+	result.requeueAt = deadlines.next
 	return result
 }
 
@@ -114,7 +126,7 @@ type departmentDecision struct {
 // evaluateDepartments computes every department's status, in requirement order, and records a
 // verdict for each SignOff.
 func evaluateDepartments(post *greenlightv1alpha1.ContentPost, in reviewInputs,
-	verdicts map[string]signOffVerdict) []greenlightv1alpha1.DepartmentStatus {
+	verdicts map[string]signOffVerdict) ([]greenlightv1alpha1.DepartmentStatus, deadlineOutcome) {
 	byDepartment := map[string][]greenlightv1alpha1.SignOff{}
 	for _, s := range in.signOffs {
 		byDepartment[s.Spec.Department] = append(byDepartment[s.Spec.Department], s)
@@ -174,7 +186,16 @@ func evaluateDepartments(post *greenlightv1alpha1.ContentPost, in reviewInputs,
 	for i := range departments {
 		departments[i].RequestedAt = requestedAt(post, &departments[i], in.now)
 	}
-	return departments
+	deadlines := applyDeadlines(post, in.requirements.Departments, departments, in.now)
+	for _, name := range deadlines.expired {
+		for _, s := range byDepartment[name] {
+			if verdicts[s.Name].counted {
+				verdicts[s.Name] = signOffVerdict{reason: ReasonDeadlineMissed, message: fmt.Sprintf(
+					"department %s missed its deadline before this sign-off could count", name)}
+			}
+		}
+	}
+	return departments, deadlines
 }
 
 // isRequired evaluates a department's when expression. An expression that fails makes the
@@ -209,6 +230,9 @@ func decide(d policy.Department, covered string, post *greenlightv1alpha1.Conten
 	for i := range signOffs {
 		s := &signOffs[i]
 		switch {
+		case !s.DeletionTimestamp.IsZero():
+			verdicts[s.Name] = signOffVerdict{reason: ReasonWithdrawn, message: "the sign-off is being deleted (withdrawn)"}
+			continue
 		case s.Spec.Reviewer == "":
 			verdicts[s.Name] = signOffVerdict{reason: ReasonNoReviewer, message: "spec.reviewer is empty, so nobody vouches for this " +
 				"decision; create sign-offs through the Kubernetes API so admission records the reviewer"}
@@ -218,12 +242,23 @@ func decide(d policy.Department, covered string, post *greenlightv1alpha1.Conten
 				"the sign-off is bound to post UID %q (label %s) but this post's UID is %q: it was made for a deleted post of the same name",
 				s.Labels[greenlightv1alpha1.LabelPostUID], greenlightv1alpha1.LabelPostUID, post.UID)}
 			continue
+		case s.Labels[greenlightv1alpha1.LabelPolicyUID] != d.PolicyUID:
+			verdicts[s.Name] = signOffVerdict{reason: ReasonOtherPolicy, message: fmt.Sprintf(
+				"the sign-off was made for department %s of another ApprovalPolicy (label %s is %q), not of policy %s",
+				d.Name, greenlightv1alpha1.LabelPolicyUID, s.Labels[greenlightv1alpha1.LabelPolicyUID], d.Policy)}
+			continue
+		case len(d.Approvers.Groups) == 0 && !slices.Contains(d.Approvers.Users, s.Spec.Reviewer):
+			// Group membership is only known at admission; a users-only department is re-checked
+			// here, so removing someone from approvers voids their approvals.
+			verdicts[s.Name] = signOffVerdict{reason: ReasonNotAnApprover, message: fmt.Sprintf(
+				"%s is no longer an approver of department %s (policy %s)", s.Spec.Reviewer, d.Name, d.Policy)}
+			continue
 		case s.Spec.Revision != covered:
 			verdicts[s.Name] = signOffVerdict{reason: ReasonStaleRevision, message: fmt.Sprintf(
 				"the post changed since %s reviewed it: the sign-off is for revision %s, but department %s now reviews %s",
 				s.Spec.Reviewer, shortRevision(s.Spec.Revision), d.Name, shortRevision(covered))}
 			continue
-		case !d.AllowSelfApproval && isSelf(post, s.Spec.Reviewer):
+		case s.Spec.Decision == greenlightv1alpha1.DecisionApprove && !d.AllowSelfApproval && isSelf(post, s.Spec.Reviewer):
 			verdicts[s.Name] = signOffVerdict{reason: ReasonSelfApproval, message: fmt.Sprintf(
 				"%s wrote or created the post and policy %s does not allow self-approval", s.Spec.Reviewer, d.Policy)}
 			continue
@@ -335,6 +370,8 @@ func postPhase(post *greenlightv1alpha1.ContentPost, departments []greenlightv1a
 	switch {
 	case has(greenlightv1alpha1.DepartmentRejected):
 		return greenlightv1alpha1.PostRejected
+	case has(greenlightv1alpha1.DepartmentExpired):
+		return greenlightv1alpha1.PostExpired
 	case has(greenlightv1alpha1.DepartmentChangesRequested):
 		return greenlightv1alpha1.PostChangesRequested
 	case !slices.ContainsFunc(departments, func(d greenlightv1alpha1.DepartmentStatus) bool { return !isPassed(d.State) }):
@@ -387,6 +424,11 @@ func setPostConditions(status *greenlightv1alpha1.ContentPostStatus, post *green
 		message = decidedMessage(status.Departments, greenlightv1alpha1.DepartmentRejected, "rejected this revision",
 			"Only a new revision of the fields they cover reopens review.")
 		approvedReason, approvedText = reason, message
+	case greenlightv1alpha1.PostExpired:
+		reason, stalled = ReasonDeadlineMissed, true
+		message = decidedMessage(status.Departments, greenlightv1alpha1.DepartmentExpired, "missed its deadline",
+			"Greenlight fails closed: the post is not published. A new revision of the fields they cover, or a later publishAt, reopens review.")
+		approvedReason, approvedText = reason, message
 	case greenlightv1alpha1.PostChangesRequested:
 		reason, stalled = ReasonChangesRequested, true
 		message = decidedMessage(status.Departments, greenlightv1alpha1.DepartmentChangesRequested, "requested changes",
@@ -430,15 +472,32 @@ func (c conditionSetter) setIf(present bool, conditionType, reason, message stri
 	meta.RemoveStatusCondition(c.conditions, conditionType)
 }
 
-// decidedMessage names the departments in state and their comments, then what to do.
+// decidedMessage names the departments in state and their comments (or deadlines), then what
+// to do.
 func decidedMessage(departments []greenlightv1alpha1.DepartmentStatus, state greenlightv1alpha1.DepartmentState, verb, todo string) string {
 	var parts []string
 	for _, d := range departments {
-		if d.State == state {
+		switch {
+		case d.State != state:
+		case d.State == greenlightv1alpha1.DepartmentExpired && d.Deadline != nil:
+			parts = append(parts, fmt.Sprintf("%s %s %s", d.Name, verb, d.Deadline.UTC().Format(time.RFC3339)))
+		default:
 			parts = append(parts, fmt.Sprintf("%s %s: %q", d.Name, verb, d.Comment))
 		}
 	}
 	return strings.Join(parts, "; ") + ". " + todo
+}
+
+// earliestDeadline is the earliest deadline of the departments still to decide.
+func earliestDeadline(departments []greenlightv1alpha1.DepartmentStatus) *metav1.Time {
+	var earliest *metav1.Time
+	for _, d := range departments {
+		if d.Deadline != nil && (d.State == greenlightv1alpha1.DepartmentPending || d.State == greenlightv1alpha1.DepartmentWaiting) &&
+			(earliest == nil || d.Deadline.Before(earliest)) {
+			earliest = d.Deadline
+		}
+	}
+	return earliest
 }
 
 func findDepartment(departments []greenlightv1alpha1.DepartmentStatus, name string) *greenlightv1alpha1.DepartmentStatus {

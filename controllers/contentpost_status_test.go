@@ -21,7 +21,7 @@ var statusNow = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 func twoStagePolicy() *policy.Requirements {
 	dept := func(name, stage string, index int, covers ...greenlightv1alpha1.CoveredField) policy.Department {
 		return policy.Department{Policy: "acme", Stage: stage, StageIndex: index, Department: greenlightv1alpha1.Department{
-			Name: name, MinApprovals: 1, Covers: covers,
+			Name: name, MinApprovals: 1, Covers: covers, Approvers: greenlightv1alpha1.Approvers{Groups: []string{name}},
 		}}
 	}
 	return &policy.Requirements{Policies: []string{"acme"}, Departments: []policy.Department{
@@ -139,6 +139,29 @@ func TestComputeReviewStages(t *testing.T) {
 			g.Expect(result.verdicts).To(HaveLen(len(tc.decisions)), "every sign-off gets a verdict")
 		})
 	}
+}
+
+func TestAuthorsMayRejectButNotApprove(t *testing.T) {
+	g := NewWithT(t)
+	post := newPost("launch").obj() // spec.author: dana
+	req := twoStagePolicy()
+	result := review(post, req, statusNow,
+		decision{"marketing", "dana", greenlightv1alpha1.DecisionApprove, false, 1},
+		decision{"community", "dana", greenlightv1alpha1.DecisionReject, false, 1})
+	g.Expect(states(post)).To(Equal([]string{"marketing=Pending", "community=Rejected", "legal=Waiting"}),
+		"an author's own approval never counts, but their rejection does")
+	g.Expect(result.verdicts["marketing-dana-a"].reason).To(Equal(ReasonSelfApproval))
+}
+
+func TestUsersOnlyDepartmentsRecheckApprovers(t *testing.T) {
+	g := NewWithT(t)
+	post := newPost("launch").obj()
+	req := twoStagePolicy()
+	req.Departments[0].Approvers = greenlightv1alpha1.Approvers{Users: []string{"alice"}}
+	result := review(post, req, statusNow,
+		decision{"marketing", "mallory", greenlightv1alpha1.DecisionApprove, false, 1})
+	g.Expect(departmentOf(post, "marketing").State).To(Equal(greenlightv1alpha1.DepartmentPending))
+	g.Expect(result.verdicts["marketing-mallory-a"].reason).To(Equal(ReasonNotAnApprover))
 }
 
 func TestRequestedAtIsKeptWhileTheSameRevisionIsUnderReview(t *testing.T) {

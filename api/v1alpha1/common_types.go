@@ -34,6 +34,11 @@ const (
 	// of the same name) never counts.
 	LabelPostUID = "greenlight.dev/post-uid"
 
+	// LabelPolicyUID binds a SignOff to the UID of the ApprovalPolicy whose department it was made
+	// for. Admission sets it; a SignOff counts only for that policy's department, so relabelling a
+	// post into another policy with a department of the same name carries no approvals over.
+	LabelPolicyUID = "greenlight.dev/policy-uid"
+
 	// AnnotationCreatedBy records the user who created a ContentPost. Admission sets it from the
 	// request's authenticated user; users cannot set or change it.
 	AnnotationCreatedBy = "greenlight.dev/created-by"

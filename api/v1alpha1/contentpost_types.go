@@ -5,6 +5,7 @@ import (
 )
 
 // ContentPostSpec is the post an author wants published: its text, media, channels and time.
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.author) == has(self.author) && (!has(self.author) || oldSelf.author == self.author)",message="spec.author cannot be changed after the post is created: it decides who may not approve the post"
 type ContentPostSpec struct {
 	// author is who wrote the post, for authors who apply posts through GitOps where the
 	// creating user is a pipeline. The author may not approve their own post unless the policy
@@ -164,6 +165,10 @@ const (
 
 	// ConditionPublished is True when the post is live on every channel. Polarity: normal-true.
 	ConditionPublished = "Published"
+
+	// ConditionDeadlineExceeded is True while a department whose policy sets onMissed: Notify is
+	// past its deadline; the post keeps waiting. Polarity: abnormal-true; removed when False.
+	ConditionDeadlineExceeded = "DeadlineExceeded"
 )
 
 // ContentPostStatus is what Greenlight observed and decided about a post.
@@ -260,6 +265,12 @@ type DepartmentStatus struct {
 	// deadline is when the department's decision is due.
 	// +optional
 	Deadline *metav1.Time `json:"deadline,omitempty"`
+
+	// remindersSent lists the deadlines.reminders offsets (for example "24h0m0s") already
+	// announced for the current deadline, so that each is sent once, even across restarts.
+	// +optional
+	// +listType=atomic
+	RemindersSent []string `json:"remindersSent,omitempty"`
 
 	// comment is the latest changes-requested or reject comment.
 	// +optional

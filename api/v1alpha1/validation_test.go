@@ -208,6 +208,17 @@ func TestSignOffSpecIsImmutable(t *testing.T) {
 	g.Expect(k.Update(ctx, signOff)).To(Succeed())
 }
 
+func TestPostAuthorIsImmutable(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	post := overlaid(g, validPost, `{metadata: {name: null, generateName: author-}, spec: {author: dana}}`)
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(unstructured.SetNestedField(post.Object, "carol", "spec", "author")).To(Succeed())
+	err := k.Update(ctx, post)
+	g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+	g.Expect(err.Error()).To(ContainSubstring("spec.author cannot be changed after the post is created"))
+}
+
 func TestSamplesAreAccepted(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()

@@ -31,13 +31,18 @@ const (
 type Department struct {
 	greenlightv1alpha1.Department
 
-	// Policy is the name of the policy that defines the department.
-	Policy string
+	// Policy is the name of the policy that defines the department, and PolicyUID its UID.
+	Policy    string
+	PolicyUID string
 	// Stage is the name of the department's stage, and StageIndex its position in the policy.
 	Stage      string
 	StageIndex int
 	// AllowSelfApproval is the policy's allowSelfApproval.
 	AllowSelfApproval bool
+	// ReviewWindow is the stage's reviewWindow; nil when the stage sets none.
+	ReviewWindow *metav1.Duration
+	// Deadlines are the policy's deadlines; nil when it sets none.
+	Deadlines *greenlightv1alpha1.Deadlines
 	// When is the compiled `when` expression, nil when the department is always required.
 	When cel.Program
 }
@@ -102,8 +107,8 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 						other, p.Name, d.Name)}
 				}
 				departmentPolicy[d.Name] = p.Name
-				dept := Department{Department: d, Policy: p.Name, Stage: stage.Name, StageIndex: stageIndex,
-					AllowSelfApproval: p.Spec.AllowSelfApproval}
+				dept := Department{Department: d, Policy: p.Name, PolicyUID: string(p.UID), Stage: stage.Name, StageIndex: stageIndex,
+					AllowSelfApproval: p.Spec.AllowSelfApproval, ReviewWindow: stage.ReviewWindow, Deadlines: p.Spec.Deadlines}
 				if d.When != "" {
 					program, err := compiler.Compile(d.When)
 					if err != nil {

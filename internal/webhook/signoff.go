@@ -68,12 +68,16 @@ func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.Sign
 	if s.Spec.Revision == "" {
 		s.Spec.Revision = target.covered
 	}
-	// Bind the sign-off to this post, not to any later post of the same name.
+	// Bind the sign-off to this post and this policy's department, not to a later post of the
+	// same name or another policy's department of the same name.
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
 	if _, set := s.Labels[greenlightv1alpha1.LabelPostUID]; !set {
-		if s.Labels == nil {
-			s.Labels = map[string]string{}
-		}
 		s.Labels[greenlightv1alpha1.LabelPostUID] = string(target.post.UID)
+	}
+	if _, set := s.Labels[greenlightv1alpha1.LabelPolicyUID]; !set {
+		s.Labels[greenlightv1alpha1.LabelPolicyUID] = target.department.PolicyUID
 	}
 	return nil
 }
@@ -91,6 +95,11 @@ func (w *SignOffWebhook) ValidateCreate(ctx context.Context, s *greenlightv1alph
 			s.Spec.Reviewer, user)
 	}
 
+	// A finalizer or owner reference would let a reviewer block the deletion of the post or the
+	// namespace: Greenlight manages sign-offs without either.
+	if len(s.Finalizers) > 0 || len(s.OwnerReferences) > 0 {
+		return nil, denied("SignOffs cannot carry finalizers or owner references: remove metadata.finalizers and metadata.ownerReferences")
+	}
 	target, denial, err := w.target(ctx, s)
 	if err != nil {
 		return nil, err
@@ -119,6 +128,10 @@ func (w *SignOffWebhook) ValidateCreate(ctx context.Context, s *greenlightv1alph
 		return nil, denied("ContentPost %s changed since you reviewed it: department %s now reviews revision %s, but your sign-off is for %s; "+
 			"look at the post again and sign off on its current revision", target.post.Name, d.Name, target.covered, s.Spec.Revision)
 	}
+	if uid := s.Labels[greenlightv1alpha1.LabelPolicyUID]; uid != target.department.PolicyUID {
+		return nil, denied("label %s is %q but department %s belongs to ApprovalPolicy %s (UID %s): leave the label out and Greenlight sets it",
+			greenlightv1alpha1.LabelPolicyUID, uid, target.department.Name, target.department.Policy, target.department.PolicyUID)
+	}
 	if uid := s.Labels[greenlightv1alpha1.LabelPostUID]; uid != string(target.post.UID) {
 		return nil, denied("label %s is %q but ContentPost %s has UID %s: leave the label out and Greenlight sets it",
 			greenlightv1alpha1.LabelPostUID, uid, target.post.Name, target.post.UID)
@@ -135,8 +148,10 @@ func (w *SignOffWebhook) ValidateUpdate(_ context.Context, oldObj, newObj *green
 	if !equality.Semantic.DeepEqual(oldObj.Spec, newObj.Spec) {
 		return nil, denied("a SignOff cannot be changed after it is created: create a new SignOff with your new decision instead")
 	}
-	if oldObj.Labels[greenlightv1alpha1.LabelPostUID] != newObj.Labels[greenlightv1alpha1.LabelPostUID] {
-		return nil, denied("label %s binds the SignOff to the post it was made for and cannot be changed", greenlightv1alpha1.LabelPostUID)
+	for _, label := range []string{greenlightv1alpha1.LabelPostUID, greenlightv1alpha1.LabelPolicyUID} {
+		if oldObj.Labels[label] != newObj.Labels[label] {
+			return nil, denied("label %s binds the SignOff to what it was made for and cannot be changed", label)
+		}
 	}
 	return nil, nil
 }
@@ -148,9 +163,8 @@ func (w *SignOffWebhook) ValidateDelete(ctx context.Context, s *greenlightv1alph
 	if err != nil {
 		return nil, err
 	}
-	if req.UserInfo.Username == s.Spec.Reviewer || slices.ContainsFunc(req.UserInfo.Groups, func(g string) bool {
-		return slices.Contains(w.adminGroups, g)
-	}) {
+	if req.UserInfo.Username == s.Spec.Reviewer || slices.Contains(garbageCollectors, req.UserInfo.Username) ||
+		slices.ContainsFunc(req.UserInfo.Groups, func(g string) bool { return slices.Contains(w.adminGroups, g) }) {
 		return nil, nil
 	}
 	ns := &corev1.Namespace{}
@@ -160,6 +174,10 @@ func (w *SignOffWebhook) ValidateDelete(ctx context.Context, s *greenlightv1alph
 	return nil, denied("only %s, who made this sign-off, can withdraw it (or a member of %s)",
 		s.Spec.Reviewer, strings.Join(w.adminGroups, ", "))
 }
+
+// garbageCollectors are the identities Kubernetes' garbage collector deletes dependents as, with
+// and without --use-service-account-credentials.
+var garbageCollectors = []string{"system:serviceaccount:kube-system:generic-garbage-collector", "system:kube-controller-manager"}
 
 // reviewTarget is what a SignOff is about, as the post is now.
 type reviewTarget struct {

@@ -309,6 +309,9 @@ func TestHonestSignOffsPassAndAreStampedWithTheReviewer(t *testing.T) {
 	g.Expect(s.Spec.Reviewer).To(Equal("alice"))
 	g.Expect(s.Spec.Revision).To(Equal(got.Status.Departments[0].Revision))
 	g.Expect(s.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelPostUID, string(post.UID)))
+	acme := &greenlightv1alpha1.ApprovalPolicy{}
+	g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, acme)).To(Succeed())
+	g.Expect(s.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelPolicyUID, string(acme.UID)))
 
 	g.Expect(clients["bob"].Create(ctx, approval(ns, "launch", "public-relations"))).To(Succeed())
 	waitForDepartment(g, ns, "launch", "legal", greenlightv1alpha1.DepartmentPending)
@@ -364,6 +367,9 @@ func TestForgedAndMisplacedSignOffsAreDenied(t *testing.T) {
 		{"a label binding it to another post", "alice", func(s *greenlightv1alpha1.SignOff) {
 			s.Labels = map[string]string{greenlightv1alpha1.LabelPostUID: "0000"}
 		}, `label greenlight.dev/post-uid is "0000" but ContentPost launch has UID`},
+		{"a finalizer that would block deletion", "alice", func(s *greenlightv1alpha1.SignOff) {
+			s.Finalizers = []string{"example.com/never"}
+		}, "SignOffs cannot carry finalizers or owner references"},
 		{"a stage that has not started", "carol", func(s *greenlightv1alpha1.SignOff) { s.Spec.Department = "legal" },
 			"department legal reviews in stage compliance, which has not started: stage brand (waiting on marketing) must be approved first"},
 	}
