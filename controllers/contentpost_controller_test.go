@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -459,6 +460,59 @@ func TestRelabellingAPostIntoAnotherPolicyCarriesNoApprovals(t *testing.T) {
 	update(g, post, func() { post.Labels["brand"] = "acme" })
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 	expectCounted(g, erin, metav1.ConditionFalse, ReasonOtherPolicy)
+}
+
+// advance steps the reconcilers' clock and touches the post, so that it is reconciled at the new
+// time at once (the real requeue would wait the real duration).
+func advance(g Gomega, post *greenlightv1alpha1.ContentPost, d time.Duration) {
+	fakeClock.Step(d)
+	update(g, post, func() {
+		if post.Annotations == nil {
+			post.Annotations = map[string]string{}
+		}
+		post.Annotations["test.greenlight.dev/now"] = fakeClock.Now().Format(time.RFC3339)
+	})
+}
+
+func TestAMissedReviewWindowExpiresThePostAfterOneReminder(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := newPolicy("acme").in(ns).stage("compliance", "legal").obj()
+	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
+	p.Spec.Deadlines = &greenlightv1alpha1.Deadlines{Reminders: []metav1.Duration{{Duration: 30 * time.Minute}}}
+	g.Expect(k.Create(ctx, p)).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	g.Expect(k.Create(ctx, post)).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
+	deadline := departmentOf(got, "legal").RequestedAt.Add(time.Hour)
+	g.Expect(got.Status.Deadline.Time).To(BeTemporally("==", deadline))
+
+	advance(g, post, 31*time.Minute)
+	g.Eventually(func(g Gomega) []string {
+		return departmentOf(getPost(g, ns, "launch"), "legal").RemindersSent
+	}, eventually, poll).Should(Equal([]string{"30m0s"}))
+	advance(g, post, time.Minute)
+	expectEvents(g, ns, "launch", HavePrefix("Reminder: legal's decision is due by"))
+
+	advance(g, post, 30*time.Minute)
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostExpired, "legal=Expired")
+	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled).Reason).To(Equal(ReasonDeadlineMissed))
+	expectEvents(g, ns, "launch", HavePrefix("DeadlineMissed: legal missed its deadline"), HavePrefix("Expired: DeadlineMissed"))
+	// The recorder folds identical events into one with a count, so count occurrences.
+	var list corev1.EventList
+	g.Expect(k.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+	var reminders int32
+	for _, e := range list.Items {
+		if e.InvolvedObject.Name == "launch" && e.Reason == EventReminder {
+			reminders += max(e.Count, 1)
+		}
+	}
+	g.Expect(reminders).To(Equal(int32(1)), "one reminder, however often the post was reconciled")
+
+	// A new revision is a new review with a new deadline.
+	update(g, post, func() { post.Spec.Body = "Our spring line is here, revised." })
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 }
 
 func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {

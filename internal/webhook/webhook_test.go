@@ -48,6 +48,9 @@ var people = map[string][]string{
 }
 
 var (
+	// testClock is the reconcilers' clock; tests step it instead of sleeping.
+	testClock = clocktesting.NewFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+
 	env     *testenv.Environment
 	scheme  = runtime.NewScheme()
 	admin   client.Client
@@ -170,7 +173,7 @@ func startManager(ctx context.Context, stopped chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	clock := clocktesting.NewFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	clock := testClock
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see controllers.EventRecorder
 	if err := controllers.SetupWithManager(ctx, mgr, compiler, recorder, clock); err != nil {
 		return err
@@ -409,6 +412,26 @@ func TestAPublishedPostTakesNoMoreSignOffs(t *testing.T) {
 	})).To(Succeed())
 	expectDenied(g, clients["alice"].Create(ctx, approval(ns, "launch", "marketing")),
 		"ContentPost launch is already published: sign-offs can no longer change it")
+}
+
+func TestAnExpiredDepartmentTakesNoMoreSignOffs(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := samplePolicy(ns)
+	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
+	g.Expect(admin.Create(ctx, p)).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	// Two hours pass on the manager's clock; touching the post makes it look again.
+	testClock.Step(2 * time.Hour)
+	_, err := updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Labels = map[string]string{"tick": "1"} })
+	g.Expect(err).NotTo(HaveOccurred())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentExpired)
+
+	expectDenied(g, clients["alice"].Create(ctx, approval(ns, "launch", "marketing")),
+		"department marketing missed its deadline for ContentPost launch, so it can no longer be approved")
 }
 
 func TestAPostEditedBetweenLookAndSignOff(t *testing.T) {
