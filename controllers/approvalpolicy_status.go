@@ -23,6 +23,11 @@ func computePolicyStatus(p *greenlightv1alpha1.ApprovalPolicy, problems []string
 	status.ObservedGeneration = p.Generation
 	status.MatchedPosts = matchedPosts
 	conditions := conditionSetter{conditions: &status.Conditions, generation: p.Generation, now: now}
+	frozen := ""
+	if p.Spec.Freeze != nil {
+		frozen = "Publishing of every post this policy selects is frozen: " + p.Spec.Freeze.Reason
+	}
+	conditions.setIf(p.Spec.Freeze != nil, greenlightv1alpha1.ConditionFrozen, ReasonFrozen, frozen)
 	if len(problems) > 0 {
 		message := strings.Join(problems, "; ") + ". Posts this policy selects are Blocked until it is fixed."
 		conditions.set(greenlightv1alpha1.ConditionReady, metav1.ConditionFalse, policy.ReasonInvalidPolicy, message)

@@ -515,6 +515,39 @@ func TestAMissedReviewWindowExpiresThePostAfterOneReminder(t *testing.T) {
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 }
 
+func TestFreezeAndUnfreeze(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
+	g.Expect(k.Create(ctx, p)).To(Succeed())
+	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+	signOff(g, got, "marketing", "alice")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved")
+
+	update(g, p, func() { p.Spec.Freeze = &greenlightv1alpha1.Freeze{Reason: "crisis: all publishing halted"} })
+	g.Eventually(func(g Gomega) {
+		post := getPost(g, ns, "launch")
+		frozen := condition(post, greenlightv1alpha1.ConditionFrozen)
+		g.Expect(frozen).NotTo(BeNil())
+		g.Expect(frozen.Message).To(Equal("Publishing is frozen by acme: crisis: all publishing halted."))
+		g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
+		g.Expect(condition(post, greenlightv1alpha1.ConditionReconciling).Message).To(ContainSubstring("publishing is frozen"))
+
+		policy := &greenlightv1alpha1.ApprovalPolicy{}
+		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(p), policy)).To(Succeed())
+		g.Expect(meta.IsStatusConditionTrue(policy.Status.Conditions, greenlightv1alpha1.ConditionFrozen)).To(BeTrue())
+	}, eventually, poll).Should(Succeed())
+	expectEvents(g, ns, "launch", Equal("Frozen: Publishing is frozen by acme: crisis: all publishing halted."))
+
+	update(g, p, func() { p.Spec.Freeze = nil })
+	g.Eventually(func(g Gomega) *metav1.Condition {
+		return condition(getPost(g, ns, "launch"), greenlightv1alpha1.ConditionFrozen)
+	}, eventually, poll).Should(BeNil())
+	expectEvents(g, ns, "launch", Equal("Unfrozen: Publishing is no longer frozen."))
+}
+
 func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()

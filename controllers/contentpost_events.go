@@ -25,6 +25,8 @@ const (
 	EventDeadlineMissed   = "DeadlineMissed"
 	EventExpired          = "Expired"
 	EventDeadlineExceeded = "DeadlineExceeded"
+	EventFrozen           = "Frozen"
+	EventUnfrozen         = "Unfrozen"
 )
 
 // postEvent is a Kubernetes Event to record on a post.
@@ -97,6 +99,13 @@ func phaseEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent
 		case greenlightv1alpha1.PostExpired:
 			events = append(events, postEvent{corev1.EventTypeWarning, EventExpired, stalledMessage(updated)})
 		}
+	}
+	wasFrozen := meta.FindStatusCondition(old.Conditions, greenlightv1alpha1.ConditionFrozen) != nil
+	switch frozen := meta.FindStatusCondition(updated.Conditions, greenlightv1alpha1.ConditionFrozen); {
+	case frozen != nil && !wasFrozen:
+		events = append(events, postEvent{corev1.EventTypeWarning, EventFrozen, frozen.Message})
+	case frozen == nil && wasFrozen:
+		events = append(events, postEvent{corev1.EventTypeNormal, EventUnfrozen, "Publishing is no longer frozen."})
 	}
 	if exceeded := meta.FindStatusCondition(updated.Conditions, greenlightv1alpha1.ConditionDeadlineExceeded); exceeded != nil &&
 		meta.FindStatusCondition(old.Conditions, greenlightv1alpha1.ConditionDeadlineExceeded) == nil {

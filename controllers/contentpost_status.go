@@ -39,6 +39,8 @@ const (
 	ReasonStageNotStarted       = "StageNotStarted"
 	ReasonOtherPost             = "OtherPost"
 	ReasonDeadlineMissed        = "DeadlineMissed"
+	ReasonMissedPublishSlot     = "MissedPublishSlot"
+	ReasonFrozen                = "Frozen"
 	ReasonOtherPolicy           = "OtherPolicy"
 	ReasonNotAnApprover         = "NotAnApprover"
 	ReasonWithdrawn             = "Withdrawn"
@@ -106,12 +108,25 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 		status.Stage, status.WaitingOn = currentStages(status.Departments)
 	}
 	status.Deadline = earliestDeadline(status.Departments)
+	status.NextWindow = nil
+	var gate publishingGate
+	if status.Phase == greenlightv1alpha1.PostScheduled {
+		gate = gatePublishing(post, in.requirements, in.now)
+		status.NextWindow = gate.nextWindow
+		if gate.missedSlot != "" {
+			status.Phase = greenlightv1alpha1.PostExpired
+		}
+	}
 	setPostConditions(&status, post, nil, in.now)
+	setPublishingConditions(&status, post, gate, in.now)
 	conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: in.now}.setIf(len(deadlines.exceeded) > 0,
 		greenlightv1alpha1.ConditionDeadlineExceeded, ReasonDeadlineMissed,
 		fmt.Sprintf("%s missed their deadline; the post keeps waiting (onMissed: Notify).", strings.Join(deadlines.exceeded, ", ")))
 	result.status = status
 	result.requeueAt = deadlines.next
+	if !gate.next.IsZero() && (result.requeueAt.IsZero() || gate.next.Before(result.requeueAt)) {
+		result.requeueAt = gate.next
+	}
 	return result
 }
 
@@ -447,6 +462,28 @@ func setPostConditions(status *greenlightv1alpha1.ContentPostStatus, post *green
 	conditions.setIf(reconciling, greenlightv1alpha1.ConditionReconciling, reason, message)
 	conditions.setIf(stalled, greenlightv1alpha1.ConditionStalled, reason, message)
 	conditions.set(greenlightv1alpha1.ConditionApproved, approved, approvedReason, approvedText)
+}
+
+// setPublishingConditions reports an approved post's publishing gate: a missed slot (Expired,
+// Stalled), a freeze (Frozen) or a closed window (in the Reconciling message, with nextWindow).
+func setPublishingConditions(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv1alpha1.ContentPost,
+	gate publishingGate, now time.Time) {
+	conditions := conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: now}
+	conditions.setIf(len(gate.frozen) > 0, greenlightv1alpha1.ConditionFrozen, ReasonFrozen,
+		"Publishing is frozen by "+strings.Join(gate.frozen, "; ")+".")
+	switch {
+	case gate.missedSlot != "":
+		message := "Approved, but " + gate.missedSlot + "."
+		conditions.set(greenlightv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonMissedPublishSlot, message)
+		conditions.setIf(false, greenlightv1alpha1.ConditionReconciling, "", "")
+		conditions.setIf(true, greenlightv1alpha1.ConditionStalled, ReasonMissedPublishSlot, message)
+		conditions.set(greenlightv1alpha1.ConditionApproved, metav1.ConditionTrue, ReasonApproved,
+			fmt.Sprintf("Every required department approved revision %s.", shortRevision(status.Revision)))
+	case status.Phase == greenlightv1alpha1.PostScheduled && gate.blockedBy != "":
+		message := "Approved; waiting to be published: " + gate.blockedBy + "."
+		conditions.set(greenlightv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonScheduled, message)
+		conditions.setIf(true, greenlightv1alpha1.ConditionReconciling, ReasonScheduled, message)
+	}
 }
 
 // conditionSetter sets conditions without reading the wall clock.

@@ -169,6 +169,10 @@ const (
 	// ConditionDeadlineExceeded is True while a department whose policy sets onMissed: Notify is
 	// past its deadline; the post keeps waiting. Polarity: abnormal-true; removed when False.
 	ConditionDeadlineExceeded = "DeadlineExceeded"
+
+	// ConditionFrozen is True while a matching policy's spec.freeze halts publishing (on posts and
+	// on the policy). Polarity: abnormal-true; removed when False.
+	ConditionFrozen = "Frozen"
 )
 
 // ContentPostStatus is what Greenlight observed and decided about a post.

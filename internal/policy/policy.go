@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/windows"
 )
 
 // Reasons a post is blocked. They become the reason of the post's Stalled condition.
@@ -53,6 +55,14 @@ type Requirements struct {
 	Policies []string
 	// Departments are in policy order, then stage order, then the policy's department order.
 	Departments []Department
+	// Windows are the publishing windows of every matching policy, together: any Deny window
+	// blocks, and with any Allow window publishing happens only inside one.
+	Windows *windows.Set
+	// Freezes are "policy: reason" for each matching policy that freezes publishing now.
+	Freezes []string
+	// MaxLateness is the strictest publishing.maxLateness of the matching policies; nil when
+	// none sets one.
+	MaxLateness *time.Duration
 }
 
 // Blocked says why a post cannot be reviewed.
@@ -84,6 +94,7 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 	slices.SortFunc(sorted, func(a, b greenlightv1alpha1.ApprovalPolicy) int { return strings.Compare(a.Name, b.Name) })
 
 	req := &Requirements{}
+	var windowSpecs []greenlightv1alpha1.Window
 	departmentPolicy := map[string]string{}
 	channelPolicy := map[string]string{}
 	for i := range sorted {
@@ -121,8 +132,18 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 			}
 		}
 
+		if _, err := windows.Parse(p.Spec.Windows); err != nil {
+			return nil, &Blocked{ReasonInvalidPolicy, fmt.Sprintf("ApprovalPolicy %s has invalid windows: %v", p.Name, err)}
+		}
+		windowSpecs = append(windowSpecs, p.Spec.Windows...)
+		if p.Spec.Freeze != nil {
+			req.Freezes = append(req.Freezes, p.Name+": "+p.Spec.Freeze.Reason)
+		}
 		if p.Spec.Publishing == nil {
 			continue
+		}
+		if m := p.Spec.Publishing.MaxLateness; m != nil && (req.MaxLateness == nil || m.Duration < *req.MaxLateness) {
+			req.MaxLateness = &m.Duration
 		}
 		for _, ch := range post.Spec.Channels {
 			if _, ok := p.Spec.Publishing.Channels[ch.Name]; !ok {
@@ -137,6 +158,8 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 		}
 	}
 
+	// Each policy's windows parsed above, so together they parse too.
+	req.Windows, _ = windows.Parse(windowSpecs)
 	if len(req.Policies) == 0 {
 		return nil, &Blocked{ReasonNoMatchingPolicy, fmt.Sprintf(
 			"no ApprovalPolicy in namespace %s selects this post (labels: %s); add labels that a policy's spec.selector matches, or create a policy",
@@ -160,6 +183,9 @@ func Validate(p *greenlightv1alpha1.ApprovalPolicy, compiler *Compiler) []string
 		if _, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err != nil {
 			problems = append(problems, fmt.Sprintf("spec.selector is invalid: %v", err))
 		}
+	}
+	if _, err := windows.Parse(p.Spec.Windows); err != nil {
+		problems = append(problems, err.Error())
 	}
 	for i, stage := range p.Spec.Stages {
 		for j, d := range stage.Departments {

@@ -14,7 +14,6 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
-	"github.com/greenlight-operator/greenlight/internal/windows"
 )
 
 // ApprovalPolicyWebhook denies policies that the API server's schema accepts but Greenlight could
@@ -96,9 +95,6 @@ func (w *ApprovalPolicyWebhook) validate(p *greenlightv1alpha1.ApprovalPolicy) e
 			}
 			seen[d.Name] = stage.Name
 		}
-	}
-	if _, err := windows.Parse(p.Spec.Windows); err != nil {
-		problems = append(problems, err.Error())
 	}
 	if p.Spec.Publishing != nil {
 		for _, name := range sortedKeys(p.Spec.Publishing.Channels) {

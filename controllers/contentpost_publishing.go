@@ -1,0 +1,63 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+)
+
+// publishingGate is what stands between an approved post and publishing now.
+type publishingGate struct {
+	// missedSlot says why the post can no longer be published on time; empty when it can.
+	missedSlot string
+	// frozen lists the freezes of the matching policies.
+	frozen []string
+	// nextWindow is when a window next allows publishing, when one blocks it now.
+	nextWindow *metav1.Time
+	// blockedBy says what holds publishing back now; empty when nothing does.
+	blockedBy string
+	// next is when the gate may change (a window edge, the end of the publishing slot).
+	next time.Time
+}
+
+// gatePublishing checks an approved post against the matching policies' maxLateness, freezes and
+// windows at now. A post is never published late: once now is past publishAt plus the strictest
+// maxLateness, it has missed its slot for good.
+func gatePublishing(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time) publishingGate {
+	var gate publishingGate
+	if post.Spec.PublishAt != nil && req.MaxLateness != nil {
+		slotEnd := post.Spec.PublishAt.Add(*req.MaxLateness)
+		if !now.Before(slotEnd) {
+			gate.missedSlot = fmt.Sprintf("not published by %s (publishAt %s plus maxLateness %s); Greenlight never publishes late: "+
+				"set a later publishAt to schedule it again", slotEnd.UTC().Format(time.RFC3339),
+				post.Spec.PublishAt.UTC().Format(time.RFC3339), *req.MaxLateness)
+			return gate
+		}
+		gate.next = slotEnd
+	}
+	gate.frozen = req.Freezes
+	var blocks []string
+	if len(req.Freezes) > 0 {
+		blocks = append(blocks, "publishing is frozen ("+strings.Join(req.Freezes, "; ")+")")
+	}
+	if req.Windows != nil && !req.Windows.Allowed(now) {
+		if at, ok := req.Windows.NextAllowed(now); ok {
+			gate.nextWindow = &metav1.Time{Time: at}
+			blocks = append(blocks, "a publishing window opens at "+at.UTC().Format(time.RFC3339))
+		} else {
+			blocks = append(blocks, "no publishing window opens within a year")
+		}
+	}
+	if req.Windows != nil {
+		if edge := req.Windows.NextEdge(now); !edge.IsZero() && (gate.next.IsZero() || edge.Before(gate.next)) {
+			gate.next = edge
+		}
+	}
+	gate.blockedBy = strings.Join(blocks, "; ")
+	return gate
+}

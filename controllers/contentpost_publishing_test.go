@@ -1,0 +1,93 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/windows"
+)
+
+// approvedPost is a post every department of req approved.
+func approvedPost(g Gomega, req *policy.Requirements, now time.Time) (*greenlightv1alpha1.ContentPost, []decision) {
+	post := newPost("launch").obj()
+	var decisions []decision
+	for _, d := range req.Departments {
+		decisions = append(decisions, decision{d.Name, "rev-" + d.Name, greenlightv1alpha1.DecisionApprove, false, 1})
+	}
+	review(post, req, now, decisions...)
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
+	return post, decisions
+}
+
+func TestADenyWindowHoldsAnApprovedPost(t *testing.T) {
+	g := NewWithT(t)
+	req := twoStagePolicy()
+	var err error
+	// statusNow is Monday 23 November 2026, 09:00 UTC: inside a Monday-morning deny window.
+	req.Windows, err = windows.Parse([]greenlightv1alpha1.Window{{
+		Kind: greenlightv1alpha1.WindowDeny, Schedule: "0 8 * * 1", Duration: metav1.Duration{Duration: 4 * time.Hour},
+	}})
+	g.Expect(err).NotTo(HaveOccurred())
+	post, decisions := approvedPost(g, req, statusNow)
+	g.Expect(post.Status.NextWindow.Time).To(BeTemporally("==", statusNow.Add(3*time.Hour)))
+	reconciling := condition(post, greenlightv1alpha1.ConditionReconciling)
+	g.Expect(reconciling.Message).To(Equal("Approved; waiting to be published: a publishing window opens at 2026-11-23T12:00:00Z."))
+
+	result := review(post, req, statusNow, decisions...)
+	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(3*time.Hour)), "wake up when the window closes")
+
+	review(post, req, statusNow.Add(3*time.Hour), decisions...)
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
+	g.Expect(post.Status.NextWindow).To(BeNil())
+}
+
+func TestAFreezeHoldsAnApprovedPostUntilLifted(t *testing.T) {
+	g := NewWithT(t)
+	req := twoStagePolicy()
+	req.Freezes = []string{"acme: crisis: all publishing halted"}
+	post, decisions := approvedPost(g, req, statusNow)
+	frozen := condition(post, greenlightv1alpha1.ConditionFrozen)
+	g.Expect(frozen.Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(frozen.Message).To(Equal("Publishing is frozen by acme: crisis: all publishing halted."))
+
+	before := *post.Status.DeepCopy()
+	req.Freezes = nil
+	review(post, req, statusNow, decisions...)
+	g.Expect(condition(post, greenlightv1alpha1.ConditionFrozen)).To(BeNil())
+	events := postEvents(&before, &post.Status)
+	g.Expect(events).To(HaveLen(1))
+	g.Expect(events[0].reason).To(Equal(EventUnfrozen))
+}
+
+func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
+	g := NewWithT(t)
+	req := twoStagePolicy()
+	hour := time.Hour
+	req.MaxLateness = &hour
+	post := newPost("launch").obj()
+	publishAt := metav1.NewTime(statusNow.Add(-2 * time.Hour))
+	post.Spec.PublishAt = &publishAt
+	var decisions []decision
+	for _, d := range req.Departments {
+		decisions = append(decisions, decision{d.Name, "rev-" + d.Name, greenlightv1alpha1.DecisionApprove, false, 1})
+	}
+	review(post, req, statusNow, decisions...)
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired))
+	stalled := condition(post, greenlightv1alpha1.ConditionStalled)
+	g.Expect(stalled.Reason).To(Equal(ReasonMissedPublishSlot))
+	g.Expect(stalled.Message).To(ContainSubstring("not published by 2026-11-23T08:00:00Z (publishAt 2026-11-23T07:00:00Z plus maxLateness 1h0m0s)"))
+	g.Expect(condition(post, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionTrue), "the approval stands")
+
+	// In time, the post waits, and wakes up when its slot ends.
+	post = newPost("launch").obj()
+	later := metav1.NewTime(statusNow.Add(2 * time.Hour))
+	post.Spec.PublishAt = &later
+	result := review(post, req, statusNow, decisions...)
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
+	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(3*time.Hour)))
+}
