@@ -148,6 +148,7 @@ func TestNotifyKeepsWaiting(t *testing.T) {
 	before = *post.Status.DeepCopy()
 	review(post, req, statusNow.Add(50*time.Hour))
 	g.Expect(postEvents(&before, &post.Status)).To(BeEmpty(), "announced once")
+	g.Expect(post.Status).To(Equal(before), "a later reconcile with nothing new writes nothing")
 
 	review(post, req, statusNow.Add(51*time.Hour), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 1})
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled), "a late approval still counts under Notify")

@@ -54,6 +54,9 @@ func TestAFreezeHoldsAnApprovedPostUntilLifted(t *testing.T) {
 	frozen := condition(post, greenlightv1alpha1.ConditionFrozen)
 	g.Expect(frozen.Status).To(Equal(metav1.ConditionTrue))
 	g.Expect(frozen.Message).To(Equal("Publishing is frozen by acme: crisis: all publishing halted."))
+	settled := *post.Status.DeepCopy()
+	review(post, req, statusNow.Add(time.Hour), decisions...)
+	g.Expect(post.Status).To(Equal(settled), "a later reconcile with nothing new writes nothing")
 
 	before := *post.Status.DeepCopy()
 	req.Freezes = nil

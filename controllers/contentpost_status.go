@@ -70,7 +70,8 @@ type signOffVerdict struct {
 type reviewResult struct {
 	status   greenlightv1alpha1.ContentPostStatus
 	verdicts map[string]signOffVerdict
-	// requeueAt is the next time a deadline or reminder falls due; zero when none will.
+	// requeueAt is the next time the status may change with time alone (a deadline, a reminder,
+	// a window edge, the end of the publishing slot); zero when none will.
 	requeueAt time.Time
 }
 
@@ -80,10 +81,17 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	status := *post.Status.DeepCopy()
 	status.ObservedGeneration = post.Generation
 	status.Revision = revision.Of(&post.Spec)
-	status.Stage, status.WaitingOn = "", ""
+	// Everything below is recomputed from scratch; only remembered state (requestedAt, reminders
+	// sent, decisions kept across a reopened stage) is read from the previous status.
+	status.Stage, status.WaitingOn, status.Deadline, status.NextWindow = "", "", nil, nil
+	// Each condition is set or removed exactly once below: removing and re-adding one would give
+	// it a new lastTransitionTime, and so a status write, on every reconcile.
+	conditions := conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: in.now}
 	result := reviewResult{verdicts: map[string]signOffVerdict{}}
 
 	if in.blocked != nil {
+		conditions.setIf(false, greenlightv1alpha1.ConditionDeadlineExceeded, "", "")
+		conditions.setIf(false, greenlightv1alpha1.ConditionFrozen, "", "")
 		status.Policies = nil
 		status.Departments = nil
 		for _, s := range in.signOffs {
@@ -108,7 +116,6 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 		status.Stage, status.WaitingOn = currentStages(status.Departments)
 	}
 	status.Deadline = earliestDeadline(status.Departments)
-	status.NextWindow = nil
 	var gate publishingGate
 	if status.Phase == greenlightv1alpha1.PostScheduled {
 		gate = gatePublishing(post, in.requirements, in.now)
@@ -119,8 +126,7 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	}
 	setPostConditions(&status, post, nil, in.now)
 	setPublishingConditions(&status, post, gate, in.now)
-	conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: in.now}.setIf(len(deadlines.exceeded) > 0,
-		greenlightv1alpha1.ConditionDeadlineExceeded, ReasonDeadlineMissed,
+	conditions.setIf(len(deadlines.exceeded) > 0, greenlightv1alpha1.ConditionDeadlineExceeded, ReasonDeadlineMissed,
 		fmt.Sprintf("%s missed their deadline; the post keeps waiting (onMissed: Notify).", strings.Join(deadlines.exceeded, ", ")))
 	result.status = status
 	result.requeueAt = deadlines.next
