@@ -400,21 +400,16 @@ func TestInvalidWhenBlocksThePostAndShowsOnThePolicy(t *testing.T) {
 
 func TestPolicyEditAddingADepartmentReopensApprovedPosts(t *testing.T) {
 	g := NewWithT(t)
-	ctx := context.Background()
 	ns := newNamespace(t)
 	p := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
-	g.Expect(k.Create(ctx, p)).To(Succeed())
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
-	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
-	signOff(g, got, "marketing", "alice")
-	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved")
+	scheduledPost(g, p)
 
 	update(g, p, func() {
 		p.Spec.Stages[0].Departments = append(p.Spec.Stages[0].Departments, greenlightv1alpha1.Department{
 			Name: "legal", MinApprovals: 1, Approvers: greenlightv1alpha1.Approvers{Groups: []string{"legal"}},
 		})
 	})
-	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "legal=Pending")
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Approved", "legal=Pending")
 	g.Expect(got.Status.WaitingOn).To(Equal("legal"))
 	expectEvents(g, ns, "launch", HavePrefix("ReviewRequested: Review requested from legal"))
 }
@@ -460,6 +455,17 @@ func TestRelabellingAPostIntoAnotherPolicyCarriesNoApprovals(t *testing.T) {
 	update(g, post, func() { post.Labels["brand"] = "acme" })
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 	expectCounted(g, erin, metav1.ConditionFalse, ReasonOtherPolicy)
+}
+
+// scheduledPost creates p (one stage, brand, with marketing) and post "launch" in p's namespace,
+// has alice approve it for marketing, and waits until the post is Scheduled.
+func scheduledPost(g Gomega, p *greenlightv1alpha1.ApprovalPolicy) *greenlightv1alpha1.ContentPost {
+	ctx := context.Background()
+	g.Expect(k.Create(ctx, p)).To(Succeed())
+	g.Expect(k.Create(ctx, newPost("launch").in(p.Namespace).obj())).To(Succeed())
+	got := expectPost(g, p.Namespace, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+	signOff(g, got, "marketing", "alice")
+	return expectPost(g, p.Namespace, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved")
 }
 
 // advance steps the reconcilers' clock and touches the post, so that it is reconciled at the new
@@ -520,11 +526,7 @@ func TestFreezeAndUnfreeze(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	p := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
-	g.Expect(k.Create(ctx, p)).To(Succeed())
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
-	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
-	signOff(g, got, "marketing", "alice")
-	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved")
+	scheduledPost(g, p)
 
 	update(g, p, func() { p.Spec.Freeze = &greenlightv1alpha1.Freeze{Reason: "crisis: all publishing halted"} })
 	g.Eventually(func(g Gomega) {
