@@ -33,6 +33,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/controllers"
+	"github.com/greenlight-operator/greenlight/internal/notify"
 	"github.com/greenlight-operator/greenlight/internal/policy"
 	"github.com/greenlight-operator/greenlight/internal/webhook"
 )
@@ -193,7 +194,8 @@ func run(opts options) error {
 	// The core/v1 recorder keeps each transition's message; the events.k8s.io one folds distinct
 	// transitions into one series (see controllers.EventRecorder).
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: deliberate, see above
-	if err := controllers.SetupWithManager(context.Background(), mgr, compiler, recorder, clock.RealClock{}); err != nil {
+	err = controllers.SetupWithManager(context.Background(), mgr, compiler, recorder, clock.RealClock{}, notify.DefaultOptions)
+	if err != nil {
 		return err
 	}
 	// Webhooks need serving certificates; `make run` against a cluster without them sets

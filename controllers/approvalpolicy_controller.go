@@ -13,6 +13,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
@@ -23,13 +24,17 @@ import (
 type ApprovalPolicyReconciler struct {
 	client   client.Client
 	compiler *policy.Compiler
+	// health reports notification delivery failures; changes arrive on healthChanges.
+	health        NotificationHealth
+	healthChanges <-chan event.GenericEvent
 	// clock stamps condition transitions; tests inject a fake one.
 	clock clock.PassiveClock
 }
 
 // NewApprovalPolicyReconciler returns a policy reconciler that reads time from clk.
-func NewApprovalPolicyReconciler(c client.Client, compiler *policy.Compiler, clk clock.PassiveClock) *ApprovalPolicyReconciler {
-	return &ApprovalPolicyReconciler{client: c, compiler: compiler, clock: clk}
+func NewApprovalPolicyReconciler(c client.Client, compiler *policy.Compiler, health NotificationHealth,
+	healthChanges <-chan event.GenericEvent, clk clock.PassiveClock) *ApprovalPolicyReconciler {
+	return &ApprovalPolicyReconciler{client: c, compiler: compiler, health: health, healthChanges: healthChanges, clock: clk}
 }
 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=approvalpolicies,verbs=get;list;watch
@@ -56,7 +61,11 @@ func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}
 
-	status := computePolicyStatus(p, problems, matched, r.clock.Now())
+	var failures map[string]string
+	if r.health != nil {
+		failures = r.health.Failures(p.Namespace, p.Name)
+	}
+	status := computePolicyStatus(p, problems, matched, failures, r.clock.Now())
 	if equality.Semantic.DeepEqual(p.Status, status) {
 		return ctrl.Result{}, nil
 	}
@@ -77,12 +86,15 @@ func (r *ApprovalPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
 		},
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&greenlightv1alpha1.ApprovalPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&greenlightv1alpha1.ContentPost{}, handler.EnqueueRequestsFromMapFunc(r.policiesInNamespace),
-			builder.WithPredicates(postMembership)).
-		Named("approvalpolicy").
-		Complete(r)
+			builder.WithPredicates(postMembership))
+	if r.healthChanges != nil {
+		// A policy's notifications started or stopped failing.
+		b = b.WatchesRawSource(source.Channel(r.healthChanges, &handler.EnqueueRequestForObject{}))
+	}
+	return b.Named("approvalpolicy").Complete(r)
 }
 
 // policiesInNamespace maps a post to the policies of its namespace.

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -12,13 +13,23 @@ import (
 
 // Reasons of an ApprovalPolicy's conditions.
 const (
-	ReasonPolicyValid = "Valid"
+	ReasonPolicyValid    = "Valid"
+	ReasonDeliveryFailed = "DeliveryFailed"
 )
+
+func sortedNames(m map[string]string) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
 
 // computePolicyStatus sets a policy's Ready and Stalled conditions from the problems found in it
 // and counts the posts it selects.
 func computePolicyStatus(p *greenlightv1alpha1.ApprovalPolicy, problems []string, matchedPosts int32,
-	now time.Time) greenlightv1alpha1.ApprovalPolicyStatus {
+	notificationFailures map[string]string, now time.Time) greenlightv1alpha1.ApprovalPolicyStatus {
 	status := *p.Status.DeepCopy()
 	status.ObservedGeneration = p.Generation
 	status.MatchedPosts = matchedPosts
@@ -28,6 +39,12 @@ func computePolicyStatus(p *greenlightv1alpha1.ApprovalPolicy, problems []string
 		frozen = "Publishing of every post this policy selects is frozen: " + p.Spec.Freeze.Reason
 	}
 	conditions.setIf(p.Spec.Freeze != nil, greenlightv1alpha1.ConditionFrozen, ReasonFrozen, frozen)
+	failing := make([]string, 0, len(notificationFailures))
+	for _, name := range sortedNames(notificationFailures) {
+		failing = append(failing, name+": "+notificationFailures[name])
+	}
+	conditions.setIf(len(failing) > 0, greenlightv1alpha1.ConditionNotificationsFailing, ReasonDeliveryFailed,
+		strings.Join(failing, "; ")+". Reviews go on; only the announcements are missing.")
 	if len(problems) > 0 {
 		message := strings.Join(problems, "; ") + ". Posts this policy selects are Blocked until it is fixed."
 		conditions.set(greenlightv1alpha1.ConditionReady, metav1.ConditionFalse, policy.ReasonInvalidPolicy, message)

@@ -24,15 +24,17 @@ import (
 type ContentPostReconciler struct {
 	client   client.Client
 	recorder EventRecorder
+	notifier Notifier
 	reader   reviewReader
 	// clock is read once per reconcile; tests inject a fake one.
 	clock clock.PassiveClock
 }
 
 // NewContentPostReconciler returns a reconciler that reads time from clk.
-func NewContentPostReconciler(c client.Client, recorder EventRecorder, compiler *policy.Compiler,
+func NewContentPostReconciler(c client.Client, recorder EventRecorder, notifier Notifier, compiler *policy.Compiler,
 	clk clock.PassiveClock) *ContentPostReconciler {
-	return &ContentPostReconciler{client: c, recorder: recorder, reader: reviewReader{client: c, compiler: compiler}, clock: clk}
+	return &ContentPostReconciler{client: c, recorder: recorder, notifier: notifier,
+		reader: reviewReader{client: c, compiler: compiler}, clock: clk}
 }
 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=contentposts,verbs=get;list;watch
@@ -73,8 +75,12 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return result, err
 	}
 	log.Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage, "waitingOn", post.Status.WaitingOn)
-	for _, e := range postEvents(&base.Status, &post.Status) {
+	events := postEvents(&base.Status, &post.Status)
+	for _, e := range events {
 		r.recorder.Event(post, e.eventType, e.reason, e.message)
+	}
+	if in.requirements != nil {
+		notifyPolicies(r.notifier, post, in.requirements.Notifications, events, in.now)
 	}
 	return wake, nil
 }

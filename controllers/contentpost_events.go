@@ -34,6 +34,24 @@ type postEvent struct {
 	eventType string
 	reason    string
 	message   string
+	// department is the department the event is about, if any.
+	department string
+}
+
+func newEvent(eventType, reason, message string) postEvent {
+	return postEvent{eventType: eventType, reason: reason, message: message}
+}
+
+// notificationTypes maps event reasons to the notification events policies subscribe to.
+var notificationTypes = map[string]greenlightv1alpha1.NotificationEvent{
+	EventReviewRequested:  greenlightv1alpha1.EventReviewRequested,
+	EventReminder:         greenlightv1alpha1.EventReminder,
+	EventChangesRequested: greenlightv1alpha1.EventChangesRequested,
+	EventRejected:         greenlightv1alpha1.EventRejected,
+	EventApproved:         greenlightv1alpha1.EventApproved,
+	EventExpired:          greenlightv1alpha1.EventExpired,
+	// onMissed: Notify announces the missed deadline once, as an expiry that did not expire.
+	EventDeadlineExceeded: greenlightv1alpha1.EventExpired,
 }
 
 // postEvents lists the events for the transition from old to updated, in department order. It
@@ -41,7 +59,10 @@ type postEvent struct {
 func postEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent {
 	var events []postEvent
 	for _, d := range updated.Departments {
-		events = append(events, departmentEvents(findDepartment(old.Departments, d.Name), d)...)
+		for _, e := range departmentEvents(findDepartment(old.Departments, d.Name), d) {
+			e.department = d.Name
+			events = append(events, e)
+		}
 	}
 	return append(events, phaseEvents(old, updated)...)
 }
@@ -54,28 +75,28 @@ func departmentEvents(prev *greenlightv1alpha1.DepartmentStatus, d greenlightv1a
 	switch {
 	case !changed:
 	case d.State == greenlightv1alpha1.DepartmentPending:
-		events = append(events, postEvent{corev1.EventTypeNormal, EventReviewRequested,
-			fmt.Sprintf("Review requested from %s (stage %s) for revision %s.", d.Name, d.Stage, shortRevision(d.Revision))})
+		events = append(events, newEvent(corev1.EventTypeNormal, EventReviewRequested,
+			fmt.Sprintf("Review requested from %s (stage %s) for revision %s.", d.Name, d.Stage, shortRevision(d.Revision))))
 	case d.State == greenlightv1alpha1.DepartmentChangesRequested:
-		events = append(events, postEvent{corev1.EventTypeNormal, EventChangesRequested,
-			fmt.Sprintf("%s requested changes: %s", d.Name, d.Comment)})
+		events = append(events, newEvent(corev1.EventTypeNormal, EventChangesRequested,
+			fmt.Sprintf("%s requested changes: %s", d.Name, d.Comment)))
 	case d.State == greenlightv1alpha1.DepartmentRejected:
-		events = append(events, postEvent{corev1.EventTypeWarning, EventRejected,
-			fmt.Sprintf("%s rejected revision %s: %s", d.Name, shortRevision(d.Revision), d.Comment)})
+		events = append(events, newEvent(corev1.EventTypeWarning, EventRejected,
+			fmt.Sprintf("%s rejected revision %s: %s", d.Name, shortRevision(d.Revision), d.Comment)))
 	case d.State == greenlightv1alpha1.DepartmentExpired:
-		events = append(events, postEvent{corev1.EventTypeWarning, EventDeadlineMissed, fmt.Sprintf("%s %s.", d.Name, d.Message)})
+		events = append(events, newEvent(corev1.EventTypeWarning, EventDeadlineMissed, fmt.Sprintf("%s %s.", d.Name, d.Message)))
 	}
 	for _, offset := range d.RemindersSent {
 		if prev == nil || !prev.Deadline.Equal(d.Deadline) || !slices.Contains(prev.RemindersSent, offset) {
-			events = append(events, postEvent{corev1.EventTypeNormal, EventReminder, fmt.Sprintf(
-				"%s's decision is due by %s (reminder %s before the deadline).", d.Name, d.Deadline.UTC().Format(time.RFC3339), offset)})
+			events = append(events, newEvent(corev1.EventTypeNormal, EventReminder, fmt.Sprintf(
+				"%s's decision is due by %s (reminder %s before the deadline).", d.Name, d.Deadline.UTC().Format(time.RFC3339), offset)))
 		}
 	}
 	for _, reviewer := range d.ApprovedBy {
 		if prev == nil || prev.Revision != d.Revision || !slices.Contains(prev.ApprovedBy, reviewer) {
-			events = append(events, postEvent{corev1.EventTypeNormal, EventSignOffCounted,
+			events = append(events, newEvent(corev1.EventTypeNormal, EventSignOffCounted,
 				fmt.Sprintf("%s's approval counts for %s (%d of %d).", reviewer, d.Name,
-					slices.Index(d.ApprovedBy, reviewer)+1, d.MinApprovals)})
+					slices.Index(d.ApprovedBy, reviewer)+1, d.MinApprovals)))
 		}
 	}
 	return events
@@ -87,29 +108,29 @@ func phaseEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent
 	if updated.Phase == old.Phase {
 		if updated.Phase == greenlightv1alpha1.PostBlocked && stalledMessage(old) != stalledMessage(updated) {
 			// Still blocked, for another reason.
-			events = append(events, postEvent{corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)})
+			events = append(events, newEvent(corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)))
 		}
 	} else {
 		switch updated.Phase {
 		case greenlightv1alpha1.PostScheduled:
-			events = append(events, postEvent{corev1.EventTypeNormal, EventApproved,
-				fmt.Sprintf("Every required department approved revision %s.", shortRevision(updated.Revision))})
+			events = append(events, newEvent(corev1.EventTypeNormal, EventApproved,
+				fmt.Sprintf("Every required department approved revision %s.", shortRevision(updated.Revision))))
 		case greenlightv1alpha1.PostBlocked:
-			events = append(events, postEvent{corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)})
+			events = append(events, newEvent(corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)))
 		case greenlightv1alpha1.PostExpired:
-			events = append(events, postEvent{corev1.EventTypeWarning, EventExpired, stalledMessage(updated)})
+			events = append(events, newEvent(corev1.EventTypeWarning, EventExpired, stalledMessage(updated)))
 		}
 	}
 	wasFrozen := meta.FindStatusCondition(old.Conditions, greenlightv1alpha1.ConditionFrozen) != nil
 	switch frozen := meta.FindStatusCondition(updated.Conditions, greenlightv1alpha1.ConditionFrozen); {
 	case frozen != nil && !wasFrozen:
-		events = append(events, postEvent{corev1.EventTypeWarning, EventFrozen, frozen.Message})
+		events = append(events, newEvent(corev1.EventTypeWarning, EventFrozen, frozen.Message))
 	case frozen == nil && wasFrozen:
-		events = append(events, postEvent{corev1.EventTypeNormal, EventUnfrozen, "Publishing is no longer frozen."})
+		events = append(events, newEvent(corev1.EventTypeNormal, EventUnfrozen, "Publishing is no longer frozen."))
 	}
 	if exceeded := meta.FindStatusCondition(updated.Conditions, greenlightv1alpha1.ConditionDeadlineExceeded); exceeded != nil &&
 		meta.FindStatusCondition(old.Conditions, greenlightv1alpha1.ConditionDeadlineExceeded) == nil {
-		events = append(events, postEvent{corev1.EventTypeWarning, EventDeadlineExceeded, exceeded.Message})
+		events = append(events, newEvent(corev1.EventTypeWarning, EventDeadlineExceeded, exceeded.Message))
 	}
 	return events
 }

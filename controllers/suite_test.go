@@ -20,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/notify"
 	"github.com/greenlight-operator/greenlight/internal/policy"
 	"github.com/greenlight-operator/greenlight/internal/testenv"
 )
@@ -81,7 +82,7 @@ func startManager(ctx context.Context, env *testenv.Environment, scheme *runtime
 		return err
 	}
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
-	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock); err != nil {
+	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock, notify.DefaultOptions); err != nil {
 		return err
 	}
 	go func() {

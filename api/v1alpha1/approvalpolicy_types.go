@@ -328,6 +328,11 @@ type SecretKeyRef struct {
 	Key string `json:"key"`
 }
 
+// ConditionNotificationsFailing is True while some of a policy's notifications cannot be
+// delivered (endpoint errors, a missing Secret, a full queue); the message says which and why.
+// Reviews and publishing go on regardless. Polarity: abnormal-true; removed when False.
+const ConditionNotificationsFailing = "NotificationsFailing"
+
 // ApprovalPolicyStatus is what Greenlight observed about a policy.
 type ApprovalPolicyStatus struct {
 	// observedGeneration is the spec generation the status describes.

@@ -165,8 +165,19 @@ func (n *Notifier) handle(ctx context.Context, d delivery) {
 // NeedLeaderElection makes only the leader deliver, so that replicas do not announce twice.
 func (n *Notifier) NeedLeaderElection() bool { return true }
 
-// errPermanent marks a failure that retrying cannot fix.
-var errPermanent = errors.New("permanent")
+// permanentError is a failure that retrying cannot fix.
+type permanentError struct{ error }
+
+func permanent(format string, args ...any) error {
+	return permanentError{fmt.Errorf(format, args...)}
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}
 
 func (n *Notifier) deliver(ctx context.Context, d delivery) error {
 	url, err := n.url(ctx, d.target)
@@ -183,8 +194,8 @@ func (n *Notifier) deliver(ctx context.Context, d delivery) error {
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, errPermanent) || attempt >= n.opts.MaxAttempts {
-			return fmt.Errorf("notification %s of policy %s: %w (after %d attempts)", d.target.Notification.Name, d.target.Policy, err, attempt)
+		if errors.As(err, new(permanentError)) || attempt >= n.opts.MaxAttempts {
+			return fmt.Errorf("notification %s of policy %s: %w (after %s)", d.target.Notification.Name, d.target.Policy, err, attempts(attempt))
 		}
 		pause := wait
 		if retryAfter > 0 {
@@ -212,12 +223,12 @@ func (n *Notifier) url(ctx context.Context, t Target) (string, error) {
 	return url, nil
 }
 
-// post makes one attempt. It returns how long the endpoint asked to wait (Retry-After), and an
-// error wrapping errPermanent when a retry cannot help.
+// post makes one attempt. It returns how long the endpoint asked to wait (Retry-After), and a
+// permanentError when a retry cannot help.
 func (n *Notifier) post(ctx context.Context, url string, body []byte) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errPermanent, err)
+		return 0, permanent("invalid endpoint URL: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := n.http.Do(req)
@@ -232,7 +243,7 @@ func (n *Notifier) post(ctx context.Context, url string, body []byte) (time.Dura
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("endpoint answered %s", resp.Status)
 	default:
-		return 0, fmt.Errorf("%w: endpoint answered %s", errPermanent, resp.Status)
+		return 0, permanent("endpoint answered %s", resp.Status)
 	}
 }
 

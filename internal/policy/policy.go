@@ -63,6 +63,14 @@ type Requirements struct {
 	// MaxLateness is the strictest publishing.maxLateness of the matching policies; nil when
 	// none sets one.
 	MaxLateness *time.Duration
+	// Notifications are the notifications entries of the matching policies.
+	Notifications []Notification
+}
+
+// Notification is one notifications entry of a matching policy.
+type Notification struct {
+	Policy string
+	greenlightv1alpha1.Notification
 }
 
 // Blocked says why a post cannot be reviewed.
@@ -138,6 +146,9 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 		windowSpecs = append(windowSpecs, p.Spec.Windows...)
 		if p.Spec.Freeze != nil {
 			req.Freezes = append(req.Freezes, p.Name+": "+p.Spec.Freeze.Reason)
+		}
+		for _, n := range p.Spec.Notifications {
+			req.Notifications = append(req.Notifications, Notification{Policy: p.Name, Notification: n})
 		}
 		if p.Spec.Publishing == nil {
 			continue

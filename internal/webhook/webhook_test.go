@@ -31,6 +31,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/controllers"
+	"github.com/greenlight-operator/greenlight/internal/notify"
 	"github.com/greenlight-operator/greenlight/internal/policy"
 	"github.com/greenlight-operator/greenlight/internal/testenv"
 )
@@ -175,7 +176,7 @@ func startManager(ctx context.Context, stopped chan struct{}) error {
 	}
 	clock := testClock
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see controllers.EventRecorder
-	if err := controllers.SetupWithManager(ctx, mgr, compiler, recorder, clock); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, compiler, recorder, clock, notify.DefaultOptions); err != nil {
 		return err
 	}
 	if err := SetupWithManager(mgr, compiler, []string{DefaultAdminGroup}); err != nil {
