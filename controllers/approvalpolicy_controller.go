@@ -3,7 +3,9 @@ package controllers
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -23,6 +25,7 @@ import (
 // expressions compile) and how many posts it selects.
 type ApprovalPolicyReconciler struct {
 	client   client.Client
+	recorder EventRecorder
 	compiler *policy.Compiler
 	// health reports notification delivery failures; changes arrive on healthChanges.
 	health        NotificationHealth
@@ -32,9 +35,10 @@ type ApprovalPolicyReconciler struct {
 }
 
 // NewApprovalPolicyReconciler returns a policy reconciler that reads time from clk.
-func NewApprovalPolicyReconciler(c client.Client, compiler *policy.Compiler, health NotificationHealth,
+func NewApprovalPolicyReconciler(c client.Client, recorder EventRecorder, compiler *policy.Compiler, health NotificationHealth,
 	healthChanges <-chan event.GenericEvent, clk clock.PassiveClock) *ApprovalPolicyReconciler {
-	return &ApprovalPolicyReconciler{client: c, compiler: compiler, health: health, healthChanges: healthChanges, clock: clk}
+	return &ApprovalPolicyReconciler{client: c, recorder: recorder, compiler: compiler, health: health,
+		healthChanges: healthChanges, clock: clk}
 }
 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=approvalpolicies,verbs=get;list;watch
@@ -75,6 +79,10 @@ func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return result, err
 	}
 	logf.FromContext(ctx).Info("Updated policy status", "matchedPosts", matched, "problems", len(problems))
+	if failing := meta.FindStatusCondition(p.Status.Conditions, greenlightv1alpha1.ConditionNotificationsFailing); failing != nil &&
+		meta.FindStatusCondition(base.Status.Conditions, greenlightv1alpha1.ConditionNotificationsFailing) == nil {
+		r.recorder.Event(p, corev1.EventTypeWarning, greenlightv1alpha1.ConditionNotificationsFailing, failing.Message)
+	}
 	return ctrl.Result{}, nil
 }
 

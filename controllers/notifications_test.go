@@ -99,4 +99,5 @@ func TestAFailingEndpointShowsOnThePolicyAndReviewGoesOn(t *testing.T) {
 		g.Expect(failing).NotTo(BeNil())
 		g.Expect(failing.Message).To(ContainSubstring("team-chat: notification team-chat of policy acme: endpoint answered 403 Forbidden"))
 	}, eventually, poll).Should(Succeed())
+	expectEvents(g, ns, "acme", HavePrefix("NotificationsFailing: team-chat: notification team-chat of policy acme"))
 }

@@ -37,7 +37,8 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, compiler *policy.Co
 	if err := NewContentPostReconciler(mgr.GetClient(), recorder, notifier, compiler, clk).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := NewApprovalPolicyReconciler(mgr.GetClient(), compiler, notifier, healthChanges, clk).SetupWithManager(mgr); err != nil {
+	policies := NewApprovalPolicyReconciler(mgr.GetClient(), recorder, compiler, notifier, healthChanges, clk)
+	if err := policies.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return NewSignOffReconciler(mgr.GetClient(), recorder, compiler, clk).SetupWithManager(mgr)
