@@ -39,10 +39,10 @@ func TestDepartmentDeadline(t *testing.T) {
 		want      *time.Time
 	}{
 		{"neither", nil, nil, nil, nil},
-		{"review window", duration(48 * time.Hour), nil, nil, ptr(statusNow.Add(48 * time.Hour))},
-		{"lead time before publishAt", nil, duration(2 * time.Hour), &publishAt, ptr(statusNow.Add(8 * time.Hour))},
-		{"the earlier of both", duration(48 * time.Hour), duration(2 * time.Hour), &publishAt, ptr(statusNow.Add(8 * time.Hour))},
-		{"lead time without publishAt", duration(time.Hour), duration(2 * time.Hour), nil, ptr(statusNow.Add(time.Hour))},
+		{"review window", duration(48 * time.Hour), nil, nil, timePtr(statusNow.Add(48 * time.Hour))},
+		{"lead time before publishAt", nil, duration(2 * time.Hour), &publishAt, timePtr(statusNow.Add(8 * time.Hour))},
+		{"the earlier of both", duration(48 * time.Hour), duration(2 * time.Hour), &publishAt, timePtr(statusNow.Add(8 * time.Hour))},
+		{"lead time without publishAt", duration(time.Hour), duration(2 * time.Hour), nil, timePtr(statusNow.Add(time.Hour))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestDepartmentDeadline(t *testing.T) {
 	}
 }
 
-func ptr(t time.Time) *time.Time { return &t }
+func timePtr(t time.Time) *time.Time { return &t }
 
 // review runs computeReview at now on the post as the last reconcile left it.
 func review(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time, decisions ...decision) reviewResult {

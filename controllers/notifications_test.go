@@ -85,6 +85,37 @@ func TestNotificationsReachTheEndpointOnce(t *testing.T) {
 	g.Consistently(chat.types, time.Second, poll).Should(Equal([]string{"ReviewRequested", "Approved"}))
 }
 
+func TestRemindersAreSentOnceAcrossAManagerRestart(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	chat := newChatReceiver(t, http.StatusOK)
+	p := policyNotifying(g, ns, chat.URL)
+	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
+	p.Spec.Deadlines = &greenlightv1alpha1.Deadlines{Reminders: []metav1.Duration{{Duration: 30 * time.Minute}}}
+	p.Spec.Notifications[0].Events = []greenlightv1alpha1.NotificationEvent{greenlightv1alpha1.EventReminder}
+	g.Expect(k.Create(context.Background(), p)).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	g.Expect(k.Create(context.Background(), post)).To(Succeed())
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+
+	advance(g, post, 31*time.Minute)
+	g.Eventually(chat.types, eventually, poll).Should(Equal([]string{"Reminder"}))
+
+	// A new manager, with empty caches and no memory, reconciles every post again.
+	restartManager(t)
+	advance(g, post, time.Minute)
+	g.Consistently(chat.types, 2*time.Second, poll).Should(Equal([]string{"Reminder"}))
+	var list corev1.EventList
+	g.Expect(k.List(context.Background(), &list, client.InNamespace(ns))).To(Succeed())
+	var reminders int32
+	for _, e := range list.Items {
+		if e.Reason == EventReminder {
+			reminders += max(e.Count, 1)
+		}
+	}
+	g.Expect(reminders).To(Equal(int32(1)))
+}
+
 func TestAFailingEndpointShowsOnThePolicyAndReviewGoesOn(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)

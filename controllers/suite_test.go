@@ -14,8 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -58,38 +60,64 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := startManager(ctx, env, scheme); err != nil {
+	testEnv, testScheme = env, scheme
+	if err := startManager(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer func() { stopManager() }()
 	return m.Run()
 }
 
+var (
+	testEnv    *testenv.Environment
+	testScheme *runtime.Scheme
+	// stopManager stops the running manager and waits until it has stopped.
+	stopManager = func() {}
+)
+
+// restartManager stops the manager and starts a new one, with empty caches and no memory of
+// what the old one did, as a crashed or upgraded manager would come back.
+func restartManager(t *testing.T) {
+	t.Helper()
+	stopManager()
+	if err := startManager(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // startManager runs the reconcilers as main.go does, with the fake clock.
-func startManager(ctx context.Context, env *testenv.Environment, scheme *runtime.Scheme) error {
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 scheme,
+func startManager() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := ctrl.NewManager(testEnv.Config, ctrl.Options{
+		// restartManager starts a second manager in this process with the same controller names.
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Scheme:                 testScheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
+		cancel()
 		return err
 	}
 	compiler, err := policy.NewCompiler()
 	if err != nil {
+		cancel()
 		return err
 	}
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
 	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock, notify.DefaultOptions); err != nil {
+		cancel()
 		return err
 	}
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager stopped:", err)
 		}
 	}()
+	stopManager = func() { cancel(); <-stopped }
 	return nil
 }
 
