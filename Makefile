@@ -82,9 +82,10 @@ test: manifests generate fmt vet controlplane gotestsum ## Run unit and envtest 
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager into bin/manager and the demo's control-plane runner.
+build: manifests generate fmt vet ## Build the manager into bin/manager, and the demo's control plane and chat receiver.
 	go build -o $(LOCALBIN)/manager .
 	go build -o $(LOCALBIN)/localcluster ./hack/localcluster
+	go build -o $(LOCALBIN)/receiver ./hack/receiver
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster in ~/.kube/config (or KUBECONFIG), without webhooks.

@@ -40,6 +40,9 @@ func gatePublishing(post *greenlightv1alpha1.ContentPost, req *policy.Requiremen
 		}
 		gate.next = slotEnd
 	}
+	if post.Spec.PublishAt != nil && post.Spec.PublishAt.After(now) && (gate.next.IsZero() || post.Spec.PublishAt.Before(&metav1.Time{Time: gate.next})) {
+		gate.next = post.Spec.PublishAt.Time // publishing is due then
+	}
 	gate.frozen = req.Freezes
 	var blocks []string
 	if len(req.Freezes) > 0 {

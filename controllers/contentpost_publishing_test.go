@@ -86,11 +86,14 @@ func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
 	g.Expect(stalled.Message).To(ContainSubstring("not published by 2026-11-23T08:00:00Z (publishAt 2026-11-23T07:00:00Z plus maxLateness 1h0m0s)"))
 	g.Expect(condition(post, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionTrue), "the approval stands")
 
-	// In time, the post waits, and wakes up when its slot ends.
+	// In time, the post waits; it wakes up at publishAt, when publishing is due, and again when
+	// its slot ends.
 	post = newPost("launch").obj()
 	later := metav1.NewTime(statusNow.Add(2 * time.Hour))
 	post.Spec.PublishAt = &later
 	result := review(post, req, statusNow, decisions...)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
+	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(2*time.Hour)))
+	result = review(post, req, statusNow.Add(2*time.Hour), decisions...)
 	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(3*time.Hour)))
 }

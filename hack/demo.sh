@@ -16,6 +16,7 @@ NAMESPACE=demo
 # Loopback-only ports for the manager, chosen away from the usual 8080/8081.
 PROBE_ADDR=127.0.0.1:18081
 METRICS_ADDR=127.0.0.1:18080
+RECEIVER_ADDR=127.0.0.1:18090
 
 log() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -24,6 +25,16 @@ k() { "$KUBECTL" --kubeconfig "$DEMO_DIR/kubeconfig" "$@"; }
 # wait_for CMD... retries CMD for up to 60 seconds.
 wait_for() {
   for _ in $(seq 120); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "timed out waiting for: $*" >&2
+  return 1
+}
+
+# wait_for_long CMD... retries CMD for up to 90 seconds.
+wait_for_long() {
+  for _ in $(seq 180); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.5
   done
@@ -89,7 +100,7 @@ attempt() {
 down() {
   if [[ -d "$DEMO_DIR/pids" ]]; then
     # The manager first, then the control plane it talks to.
-    for name in manager controlplane; do
+    for name in receiver manager controlplane; do
       local pidfile="$DEMO_DIR/pids/$name"
       [[ -f "$pidfile" ]] || continue
       local pid
@@ -137,8 +148,12 @@ up() {
     exit 1
   fi
 
-  log "The platform team creates namespace $NAMESPACE, its role bindings and the policy"
+  log "Starting a stand-in chat webhook on $RECEIVER_ADDR (log: $DEMO_DIR/receiver.log)"
+  start receiver "$DEMO_DIR/receiver.log" "$BIN/receiver" --listen "$RECEIVER_ADDR"
+
+  log "The platform team creates namespace $NAMESPACE, its role bindings, the chat Secret and the policy"
   k create namespace "$NAMESPACE"
+  k create secret generic chat-webhook -n "$NAMESPACE" --from-literal=url="http://$RECEIVER_ADDR/"
   k apply -n "$NAMESPACE" -f "$root/config/samples/people_rolebindings.yaml"
   k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_approvalpolicy.yaml"
 
@@ -160,6 +175,18 @@ up() {
     sign_off "$department" "$reviewer"
     show_post
   done
+
+  log "A flash sale with a 20-second review window: nobody reviews it"
+  k apply -n "$NAMESPACE" -f "$root/hack/demo/flash-sales-policy.yaml"
+  as_user dana apply -f "$root/hack/demo/flash-sale-post.yaml"
+  echo "Waiting for its reminder and its deadline (about 20 seconds)..."
+  POST=flash-sale wait_for_long phase_is Expired
+  POST=flash-sale show_post
+  echo
+  k get post -n "$NAMESPACE" flash-sale -o jsonpath='{.status.conditions[?(@.type=="Stalled")].message}{"\n"}'
+
+  log "What the chat webhook received (the sample policy posts Slack messages, the flash-sales policy JSON)"
+  cat "$DEMO_DIR/receiver.log"
 
   log "kubectl get greenlight -A"
   k get greenlight -A
