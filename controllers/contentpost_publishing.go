@@ -40,8 +40,9 @@ func gatePublishing(post *greenlightv1alpha1.ContentPost, req *policy.Requiremen
 		}
 		gate.next = slotEnd
 	}
-	if post.Spec.PublishAt != nil && post.Spec.PublishAt.After(now) && (gate.next.IsZero() || post.Spec.PublishAt.Before(&metav1.Time{Time: gate.next})) {
-		gate.next = post.Spec.PublishAt.Time // publishing is due then
+	// Publishing is due at publishAt: wake up then.
+	if at := post.Spec.PublishAt; at != nil && at.After(now) && (gate.next.IsZero() || at.Time.Before(gate.next)) {
+		gate.next = at.Time
 	}
 	gate.frozen = req.Freezes
 	var blocks []string
