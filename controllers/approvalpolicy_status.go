@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -17,15 +18,6 @@ const (
 	ReasonDeliveryFailed = "DeliveryFailed"
 )
 
-func sortedNames(m map[string]string) []string {
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
-
 // computePolicyStatus sets a policy's Ready and Stalled conditions from the problems found in it
 // and counts the posts it selects.
 func computePolicyStatus(p *greenlightv1alpha1.ApprovalPolicy, problems []string, matchedPosts int32,
@@ -40,7 +32,7 @@ func computePolicyStatus(p *greenlightv1alpha1.ApprovalPolicy, problems []string
 	}
 	conditions.setIf(p.Spec.Freeze != nil, greenlightv1alpha1.ConditionFrozen, ReasonFrozen, frozen)
 	failing := make([]string, 0, len(notificationFailures))
-	for _, name := range sortedNames(notificationFailures) {
+	for _, name := range slices.Sorted(maps.Keys(notificationFailures)) {
 		failing = append(failing, name+": "+notificationFailures[name])
 	}
 	conditions.setIf(len(failing) > 0, greenlightv1alpha1.ConditionNotificationsFailing, ReasonDeliveryFailed,

@@ -69,7 +69,7 @@ func condition(post *greenlightv1alpha1.ContentPost, conditionType string) *meta
 }
 
 func departmentOf(post *greenlightv1alpha1.ContentPost, name string) greenlightv1alpha1.DepartmentStatus {
-	if d := findDepartment(post.Status.Departments, name); d != nil {
+	if d := post.Status.Department(name); d != nil {
 		return *d
 	}
 	return greenlightv1alpha1.DepartmentStatus{}

@@ -36,7 +36,7 @@ func applyDeadlines(post *greenlightv1alpha1.ContentPost, requirements []policy.
 	}
 	for i, d := range requirements {
 		st := &departments[i]
-		prev := findDepartment(post.Status.Departments, st.Name)
+		prev := post.Status.Department(st.Name)
 		deadline := departmentDeadline(d, st, post)
 		expiredBefore := prev != nil && prev.State == greenlightv1alpha1.DepartmentExpired &&
 			prev.Revision == st.Revision && deadline != nil && prev.Deadline.Equal(deadline)

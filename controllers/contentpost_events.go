@@ -59,7 +59,7 @@ var notificationTypes = map[string]greenlightv1alpha1.NotificationEvent{
 func postEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent {
 	var events []postEvent
 	for _, d := range updated.Departments {
-		for _, e := range departmentEvents(findDepartment(old.Departments, d.Name), d) {
+		for _, e := range departmentEvents(old.Department(d.Name), d) {
 			e.department = d.Name
 			events = append(events, e)
 		}

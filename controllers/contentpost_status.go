@@ -183,7 +183,7 @@ func evaluateDepartments(post *greenlightv1alpha1.ContentPost, in reviewInputs,
 		departments = append(departments, status)
 	}
 
-	for _, name := range openStages(in.requirements.Departments, departments, post.Status.Departments) {
+	for _, name := range openStages(in.requirements.Departments, departments, &post.Status) {
 		for _, s := range byDepartment[name] {
 			if verdicts[s.Name].counted {
 				verdicts[s.Name] = signOffVerdict{reason: ReasonStageNotStarted, message: fmt.Sprintf(
@@ -331,7 +331,7 @@ func isSelf(post *greenlightv1alpha1.ContentPost, reviewer string) bool {
 // covered revision (an edit that reopens an earlier stage does not void a later stage's current
 // approval). It returns the departments whose new decisions were set aside.
 func openStages(requirements []policy.Department, departments []greenlightv1alpha1.DepartmentStatus,
-	previous []greenlightv1alpha1.DepartmentStatus) []string {
+	previous *greenlightv1alpha1.ContentPostStatus) []string {
 	// startedBefore[policy] is the first stage index that has not started.
 	startedBefore := map[string]int{}
 	for i, d := range requirements {
@@ -348,7 +348,7 @@ func openStages(requirements []policy.Department, departments []greenlightv1alph
 		if d.StageIndex < startedBefore[d.Policy] || dept.State == greenlightv1alpha1.DepartmentNotRequired {
 			continue
 		}
-		if prev := findDepartment(previous, dept.Name); prev != nil && prev.State == dept.State && prev.Revision == dept.Revision &&
+		if prev := previous.Department(dept.Name); prev != nil && prev.State == dept.State && prev.Revision == dept.Revision &&
 			dept.State != greenlightv1alpha1.DepartmentPending {
 			continue // a decision the department already had
 		}
@@ -371,7 +371,7 @@ func requestedAt(post *greenlightv1alpha1.ContentPost, d *greenlightv1alpha1.Dep
 	if d.State == greenlightv1alpha1.DepartmentWaiting || d.State == greenlightv1alpha1.DepartmentNotRequired || post.Spec.Draft {
 		return nil
 	}
-	prev := findDepartment(post.Status.Departments, d.Name)
+	prev := post.Status.Department(d.Name)
 	if prev != nil && prev.RequestedAt != nil && prev.Revision == d.Revision &&
 		prev.State != greenlightv1alpha1.DepartmentWaiting && prev.State != greenlightv1alpha1.DepartmentNotRequired {
 		return prev.RequestedAt
@@ -541,15 +541,6 @@ func earliestDeadline(departments []greenlightv1alpha1.DepartmentStatus) *metav1
 		}
 	}
 	return earliest
-}
-
-func findDepartment(departments []greenlightv1alpha1.DepartmentStatus, name string) *greenlightv1alpha1.DepartmentStatus {
-	for i := range departments {
-		if departments[i].Name == name {
-			return &departments[i]
-		}
-	}
-	return nil
 }
 
 // shortRevision abbreviates a digest for messages, as git abbreviates commits.

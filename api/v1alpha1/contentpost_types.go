@@ -230,6 +230,16 @@ type ContentPostStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// Department returns the status of the named department, or nil when the post has none.
+func (s *ContentPostStatus) Department(name string) *DepartmentStatus {
+	for i := range s.Departments {
+		if s.Departments[i].Name == name {
+			return &s.Departments[i]
+		}
+	}
+	return nil
+}
+
 // DepartmentStatus is one department's review of the post.
 type DepartmentStatus struct {
 	// name is the department.

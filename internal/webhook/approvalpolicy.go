@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -97,7 +98,7 @@ func (w *ApprovalPolicyWebhook) validate(p *greenlightv1alpha1.ApprovalPolicy) e
 		}
 	}
 	if p.Spec.Publishing != nil {
-		for _, name := range sortedKeys(p.Spec.Publishing.Channels) {
+		for _, name := range slices.Sorted(maps.Keys(p.Spec.Publishing.Channels)) {
 			problems = append(problems, jobTemplateProblems(name, p.Spec.Publishing.Channels[name])...)
 		}
 	}
@@ -151,13 +152,4 @@ func departmentNames(p *greenlightv1alpha1.ApprovalPolicy) map[string]bool {
 		}
 	}
 	return names
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

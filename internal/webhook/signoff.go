@@ -233,7 +233,7 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 		}
 	}
 	covered := revision.Covered(&post.Spec, d.Covers)
-	if st := findDepartment(post, d.Name); st != nil && st.State == greenlightv1alpha1.DepartmentExpired && st.Revision == covered {
+	if st := post.Status.Department(d.Name); st != nil && st.State == greenlightv1alpha1.DepartmentExpired && st.Revision == covered {
 		return nil, fmt.Sprintf("department %s missed its deadline for ContentPost %s, so it can no longer be approved: "+
 			"a new revision of the fields it covers, or a later publishAt, reopens review", d.Name, post.Name), nil
 	}
@@ -245,15 +245,6 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 	}, "", nil
 }
 
-// findDepartment returns the post's status for a department, or nil.
-func findDepartment(post *greenlightv1alpha1.ContentPost, name string) *greenlightv1alpha1.DepartmentStatus {
-	i := slices.IndexFunc(post.Status.Departments, func(s greenlightv1alpha1.DepartmentStatus) bool { return s.Name == name })
-	if i < 0 {
-		return nil
-	}
-	return &post.Status.Departments[i]
-}
-
 // unfinishedStage names the first earlier stage of d's policy that the post's status does not
 // show as approved, or "" when d's stage has started.
 func unfinishedStage(post *greenlightv1alpha1.ContentPost, requirements *policy.Requirements, d policy.Department) string {
@@ -261,7 +252,7 @@ func unfinishedStage(post *greenlightv1alpha1.ContentPost, requirements *policy.
 		if earlier.Policy != d.Policy || earlier.StageIndex >= d.StageIndex {
 			continue
 		}
-		st := findDepartment(post, earlier.Name)
+		st := post.Status.Department(earlier.Name)
 		if st == nil || (st.State != greenlightv1alpha1.DepartmentApproved && st.State != greenlightv1alpha1.DepartmentNotRequired) {
 			return fmt.Sprintf("%s (waiting on %s)", earlier.Stage, earlier.Name)
 		}
