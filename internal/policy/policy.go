@@ -55,8 +55,8 @@ type Requirements struct {
 	Policies []string
 	// Departments are in policy order, then stage order, then the policy's department order.
 	Departments []Department
-	// Windows are the publishing windows of every matching policy, together: any Deny window
-	// blocks, and with any Allow window publishing happens only inside one.
+	// Windows are the publishing windows of every matching policy, together (never nil): any Deny
+	// window blocks, and with any Allow window publishing happens only inside one.
 	Windows *windows.Set
 	// Freezes are "policy: reason" for each matching policy that freezes publishing now.
 	Freezes []string
@@ -101,8 +101,7 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 	sorted := slices.Clone(policies)
 	slices.SortFunc(sorted, func(a, b greenlightv1alpha1.ApprovalPolicy) int { return strings.Compare(a.Name, b.Name) })
 
-	req := &Requirements{}
-	var windowSpecs []greenlightv1alpha1.Window
+	req := &Requirements{Windows: &windows.Set{}}
 	departmentPolicy := map[string]string{}
 	channelPolicy := map[string]string{}
 	for i := range sorted {
@@ -140,10 +139,11 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 			}
 		}
 
-		if _, err := windows.Parse(p.Spec.Windows); err != nil {
+		policyWindows, err := windows.Parse(p.Spec.Windows)
+		if err != nil {
 			return nil, &Blocked{ReasonInvalidPolicy, fmt.Sprintf("ApprovalPolicy %s has invalid windows: %v", p.Name, err)}
 		}
-		windowSpecs = append(windowSpecs, p.Spec.Windows...)
+		req.Windows.Include(policyWindows)
 		if p.Spec.Freeze != nil {
 			req.Freezes = append(req.Freezes, p.Name+": "+p.Spec.Freeze.Reason)
 		}
@@ -169,8 +169,6 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 		}
 	}
 
-	// Each policy's windows parsed above, so together they parse too.
-	req.Windows, _ = windows.Parse(windowSpecs)
 	if len(req.Policies) == 0 {
 		return nil, &Blocked{ReasonNoMatchingPolicy, fmt.Sprintf(
 			"no ApprovalPolicy in namespace %s selects this post (labels: %s); add labels that a policy's spec.selector matches, or create a policy",

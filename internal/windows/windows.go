@@ -59,6 +59,12 @@ func Parse(specs []greenlightv1alpha1.Window) (*Set, error) {
 	return set, nil
 }
 
+// Include adds other's windows to s, so that the windows of several policies apply together.
+func (s *Set) Include(other *Set) {
+	s.windows = append(s.windows, other.windows...)
+	s.hasAllow = s.hasAllow || other.hasAllow
+}
+
 func parse(w greenlightv1alpha1.Window) (window, error) {
 	zone := w.TimeZone
 	if zone == "" {

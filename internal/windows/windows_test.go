@@ -133,3 +133,19 @@ func TestParseErrors(t *testing.T) {
 	_, err = Parse([]greenlightv1alpha1.Window{win(greenlightv1alpha1.WindowDeny, "0 18 * * 5", time.Hour, "Mars/Olympus")})
 	g.Expect(err).To(MatchError(ContainSubstring(`spec.windows[0].timeZone "Mars/Olympus" is not an IANA time zone`)))
 }
+
+// TestIncludeAppliesPoliciesTogether: windows parsed per policy and merged behave as if parsed
+// together; a Deny from one policy blocks inside another's Allow.
+func TestIncludeAppliesPoliciesTogether(t *testing.T) {
+	g := NewWithT(t)
+	office, err := Parse([]greenlightv1alpha1.Window{newYorkOffice})
+	g.Expect(err).NotTo(HaveOccurred())
+	lunch, err := Parse([]greenlightv1alpha1.Window{win(greenlightv1alpha1.WindowDeny, "0 12 * * *", time.Hour, "America/New_York")})
+	g.Expect(err).NotTo(HaveOccurred())
+	merged := &Set{}
+	merged.Include(office)
+	merged.Include(lunch)
+	g.Expect(merged.Allowed(at("America/New_York", "2026-11-24 10:00"))).To(BeTrue())
+	g.Expect(merged.Allowed(at("America/New_York", "2026-11-24 12:30"))).To(BeFalse(), "the other policy's Deny")
+	g.Expect(merged.Allowed(at("America/New_York", "2026-11-28 10:00"))).To(BeFalse(), "outside the Allow window")
+}
