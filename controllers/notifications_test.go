@@ -2,11 +2,7 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,40 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/notify/notifytest"
 )
-
-// chatReceiver is a chat webhook on 127.0.0.1 that answers with status and records the events.
-type chatReceiver struct {
-	*httptest.Server
-	mu     sync.Mutex
-	events []map[string]any
-}
-
-func newChatReceiver(t *testing.T, status int) *chatReceiver {
-	r := &chatReceiver{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		data, _ := io.ReadAll(req.Body)
-		var e map[string]any
-		_ = json.Unmarshal(data, &e)
-		r.mu.Lock()
-		r.events = append(r.events, e)
-		r.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// types lists the "event" field of what was received, in order.
-func (r *chatReceiver) types() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, e := range r.events {
-		out = append(out, e["event"].(string))
-	}
-	return out
-}
 
 func policyNotifying(g Gomega, ns, url string) *greenlightv1alpha1.ApprovalPolicy {
 	g.Expect(k.Create(context.Background(), &corev1.Secret{
@@ -69,26 +33,24 @@ func policyNotifying(g Gomega, ns, url string) *greenlightv1alpha1.ApprovalPolic
 func TestNotificationsReachTheEndpointOnce(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	chat := newChatReceiver(t, http.StatusOK)
+	chat := notifytest.NewReceiver(t)
 	post := scheduledPost(g, policyNotifying(g, ns, chat.URL))
 
-	g.Eventually(chat.types, eventually, poll).Should(Equal([]string{"ReviewRequested", "Approved"}))
-	chat.mu.Lock()
-	first := chat.events[0]
-	chat.mu.Unlock()
+	g.Eventually(chat.Events, eventually, poll).Should(Equal([]string{"ReviewRequested", "Approved"}))
+	first := chat.Received()[0]
 	g.Expect(first).To(HaveKeyWithValue("post", "launch"))
 	g.Expect(first).To(HaveKeyWithValue("department", "marketing"))
 	g.Expect(first).To(HaveKeyWithValue("message", HavePrefix("Review requested from marketing (stage brand)")))
 
 	// Reconciles that change nothing announce nothing again.
 	update(g, post, func() { post.Annotations = map[string]string{"touched": "yes"} })
-	g.Consistently(chat.types, time.Second, poll).Should(Equal([]string{"ReviewRequested", "Approved"}))
+	g.Consistently(chat.Events, time.Second, poll).Should(Equal([]string{"ReviewRequested", "Approved"}))
 }
 
 func TestRemindersAreSentOnceAcrossAManagerRestart(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	chat := newChatReceiver(t, http.StatusOK)
+	chat := notifytest.NewReceiver(t)
 	p := policyNotifying(g, ns, chat.URL)
 	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
 	p.Spec.Deadlines = &greenlightv1alpha1.Deadlines{Reminders: []metav1.Duration{{Duration: 30 * time.Minute}}}
@@ -99,12 +61,12 @@ func TestRemindersAreSentOnceAcrossAManagerRestart(t *testing.T) {
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 
 	advance(g, post, 31*time.Minute)
-	g.Eventually(chat.types, eventually, poll).Should(Equal([]string{"Reminder"}))
+	g.Eventually(chat.Events, eventually, poll).Should(Equal([]string{"Reminder"}))
 
 	// A new manager, with empty caches and no memory, reconciles every post again.
 	restartManager(t)
 	advance(g, post, time.Minute)
-	g.Consistently(chat.types, 2*time.Second, poll).Should(Equal([]string{"Reminder"}))
+	g.Consistently(chat.Events, 2*time.Second, poll).Should(Equal([]string{"Reminder"}))
 	var list corev1.EventList
 	g.Expect(k.List(context.Background(), &list, client.InNamespace(ns))).To(Succeed())
 	var reminders int32
@@ -119,7 +81,8 @@ func TestRemindersAreSentOnceAcrossAManagerRestart(t *testing.T) {
 func TestAFailingEndpointShowsOnThePolicyAndReviewGoesOn(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	chat := newChatReceiver(t, http.StatusForbidden)
+	chat := notifytest.NewReceiver(t)
+	chat.AlwaysAnswer(http.StatusForbidden)
 	p := policyNotifying(g, ns, chat.URL)
 	scheduledPost(g, p) // the review completes although every announcement fails
 

@@ -4,7 +4,7 @@
 // It writes, into DIR:
 //   - kubeconfig: a cluster administrator (group system:masters);
 //   - users/NAME.kubeconfig: one per demo person (alice in marketing, bob in public-relations,
-//     carol in legal, dana an author, mallory an intern with no role), authenticated by client certificate so
+//     carol in legal, dana an author), authenticated by client certificate so
 //     that admission sees who they are;
 //   - webhook.env: where the manager must serve the admission webhooks, which are already
 //     registered with the API server (config/webhook, pointed at 127.0.0.1 with a local CA);
@@ -101,7 +101,6 @@ var people = []envtest.User{
 	{Name: "bob", Groups: []string{"public-relations"}},
 	{Name: "carol", Groups: []string{"legal"}},
 	{Name: "dana", Groups: []string{"authors"}},
-	{Name: "mallory", Groups: []string{"interns"}},
 }
 
 func writeKubeconfig(user *envtest.AuthenticatedUser, path string) error {

@@ -2,11 +2,8 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,45 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/notify/notifytest"
 )
-
-// receiver is an HTTP endpoint on 127.0.0.1 that answers with the given statuses in turn (then
-// 200) and records what it received.
-type receiver struct {
-	*httptest.Server
-	mu       sync.Mutex
-	bodies   []map[string]any
-	statuses []int
-	headers  map[string]string
-}
-
-func newReceiver(t *testing.T, statuses ...int) *receiver {
-	r := &receiver{statuses: statuses, headers: map[string]string{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		data, _ := io.ReadAll(req.Body)
-		var body map[string]any
-		_ = json.Unmarshal(data, &body)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.bodies = append(r.bodies, body)
-		status := http.StatusOK
-		if len(r.statuses) > 0 {
-			status, r.statuses = r.statuses[0], r.statuses[1:]
-		}
-		for k, v := range r.headers {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *receiver) received() []map[string]any {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]map[string]any(nil), r.bodies...)
-}
 
 // setUp returns a notifier whose Secret "chat" holds url, the target using it in format, and the
 // waits the notifier asked for.
@@ -93,11 +53,11 @@ func deliverQueued(_ *testing.T, n *Notifier) {
 
 func TestJSONPayload(t *testing.T) {
 	g := NewWithT(t)
-	r := newReceiver(t)
+	r := notifytest.NewReceiver(t)
 	n, target, _ := setUp(t, r.URL, greenlightv1alpha1.NotificationJSON, DefaultOptions)
 	g.Expect(n.Send(target, event)).To(BeTrue())
 	deliverQueued(t, n)
-	g.Expect(r.received()).To(Equal([]map[string]any{{
+	g.Expect(r.Received()).To(Equal([]map[string]any{{
 		"key": "uid-1/ReviewRequested/legal/sha256:abc", "event": "ReviewRequested", "namespace": "brand", "post": "launch",
 		"department": "legal", "message": "Review requested from legal (stage compliance).", "time": "2026-11-23T09:00:00Z",
 	}}))
@@ -105,23 +65,23 @@ func TestJSONPayload(t *testing.T) {
 
 func TestSlackPayload(t *testing.T) {
 	g := NewWithT(t)
-	r := newReceiver(t)
+	r := notifytest.NewReceiver(t)
 	n, target, _ := setUp(t, r.URL, greenlightv1alpha1.NotificationSlack, DefaultOptions)
 	n.Send(target, event)
 	deliverQueued(t, n)
-	g.Expect(r.received()).To(Equal([]map[string]any{{
+	g.Expect(r.Received()).To(Equal([]map[string]any{{
 		"text": "*ReviewRequested* · brand/launch: Review requested from legal (stage compliance).",
 	}}))
 }
 
 func TestRetriesServerErrorsWithBackoffAndHonoursRetryAfter(t *testing.T) {
 	g := NewWithT(t)
-	r := newReceiver(t, http.StatusInternalServerError, http.StatusBadGateway, http.StatusTooManyRequests)
-	r.headers["Retry-After"] = "7"
+	r := notifytest.NewReceiver(t, http.StatusInternalServerError, http.StatusBadGateway, http.StatusTooManyRequests)
+	r.Headers["Retry-After"] = "7"
 	n, target, waits := setUp(t, r.URL, greenlightv1alpha1.NotificationJSON, DefaultOptions)
 	n.Send(target, event)
 	deliverQueued(t, n)
-	g.Expect(r.received()).To(HaveLen(4), "three failures, then delivered")
+	g.Expect(r.Received()).To(HaveLen(4), "three failures, then delivered")
 	// Every answer carries Retry-After: 7 here, and the notifier honours it over its backoff.
 	g.Expect(*waits).To(Equal([]time.Duration{7 * time.Second, 7 * time.Second, 7 * time.Second}))
 	g.Expect(n.Failures("brand", "acme")).To(BeEmpty())
@@ -129,34 +89,34 @@ func TestRetriesServerErrorsWithBackoffAndHonoursRetryAfter(t *testing.T) {
 
 func TestBackoffDoublesWithoutRetryAfter(t *testing.T) {
 	g := NewWithT(t)
-	r := newReceiver(t, 500, 500, 500, 500, 500)
+	r := notifytest.NewReceiver(t, 500, 500, 500, 500, 500)
 	n, target, waits := setUp(t, r.URL, greenlightv1alpha1.NotificationJSON, DefaultOptions)
 	n.Send(target, event)
 	deliverQueued(t, n)
-	g.Expect(r.received()).To(HaveLen(5), "MaxAttempts")
+	g.Expect(r.Received()).To(HaveLen(5), "MaxAttempts")
 	g.Expect(*waits).To(Equal([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}))
 	g.Expect(n.Failures("brand", "acme")).To(HaveKeyWithValue("team-chat", ContainSubstring("endpoint answered 500 Internal Server Error (after 5 attempts)")))
 }
 
 func TestClientErrorsAreNotRetried(t *testing.T) {
 	g := NewWithT(t)
-	r := newReceiver(t, http.StatusBadRequest)
+	r := notifytest.NewReceiver(t, http.StatusBadRequest)
 	n, target, waits := setUp(t, r.URL, greenlightv1alpha1.NotificationJSON, DefaultOptions)
 	n.Send(target, event)
 	deliverQueued(t, n)
-	g.Expect(r.received()).To(HaveLen(1))
+	g.Expect(r.Received()).To(HaveLen(1))
 	g.Expect(*waits).To(BeEmpty())
 	g.Expect(n.Failures("brand", "acme")).To(HaveKeyWithValue("team-chat", ContainSubstring("400 Bad Request")))
 }
 
 func TestEachKeyIsDeliveredOnce(t *testing.T) {
 	g := NewWithT(t)
-	r := newReceiver(t)
+	r := notifytest.NewReceiver(t)
 	n, target, _ := setUp(t, r.URL, greenlightv1alpha1.NotificationJSON, DefaultOptions)
 	g.Expect(n.Send(target, event)).To(BeTrue())
 	g.Expect(n.Send(target, event)).To(BeFalse(), "a duplicate key is dropped")
 	deliverQueued(t, n)
-	g.Expect(r.received()).To(HaveLen(1))
+	g.Expect(r.Received()).To(HaveLen(1))
 }
 
 func TestAMissingSecretIsAFailureNotACrash(t *testing.T) {
