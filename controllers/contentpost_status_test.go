@@ -153,6 +153,19 @@ func TestAuthorsMayRejectButNotApprove(t *testing.T) {
 	g.Expect(result.verdicts["marketing-dana-a"].reason).To(Equal(ReasonSelfApproval))
 }
 
+func TestASignOffBeingDeletedNoLongerCounts(t *testing.T) {
+	g := NewWithT(t)
+	post := newPost("launch").obj()
+	req := twoStagePolicy()
+	signOffs := signOffsFor(post, req, decision{"marketing", "alice", greenlightv1alpha1.DecisionApprove, false, 1})
+	deleting := metav1.NewTime(statusNow)
+	signOffs[0].DeletionTimestamp = &deleting
+	result := computeReview(post, reviewInputs{now: statusNow, requirements: req, signOffs: signOffs})
+	g.Expect(departmentOf(&greenlightv1alpha1.ContentPost{Status: result.status}, "marketing").State).
+		To(Equal(greenlightv1alpha1.DepartmentPending))
+	g.Expect(result.verdicts[signOffs[0].Name].reason).To(Equal(ReasonWithdrawn))
+}
+
 func TestUsersOnlyDepartmentsRecheckApprovers(t *testing.T) {
 	g := NewWithT(t)
 	post := newPost("launch").obj()

@@ -46,6 +46,8 @@ var people = map[string][]string{
 	"erin":    {"authors", "marketing"},
 	"mallory": {"interns"},
 	"root":    {DefaultAdminGroup},
+	// Kubernetes' garbage collector, which deletes dependents as this user.
+	"system:serviceaccount:kube-system:generic-garbage-collector": nil,
 }
 
 var (
@@ -481,6 +483,17 @@ func TestSignOffsAreImmutableAndOnlyTheirReviewerWithdrawsThem(t *testing.T) {
 	other := approval(ns, "launch", "marketing")
 	g.Expect(clients["alice"].Create(ctx, other)).To(Succeed())
 	g.Expect(clients["root"].Delete(ctx, other)).To(Succeed(), "members of the admin group may remove any sign-off")
+
+	collected := approval(ns, "launch", "marketing")
+	g.Expect(clients["alice"].Create(ctx, collected)).To(Succeed())
+	gc := "system:serviceaccount:kube-system:generic-garbage-collector"
+	g.Expect(admin.Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "garbage-collector", Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "greenlight-reviewer"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: gc}},
+	})).To(Succeed())
+	g.Eventually(func() error { return clients[gc].Delete(ctx, collected) }, 10*time.Second, 50*time.Millisecond).
+		Should(Succeed(), "the garbage collector may remove any sign-off")
 }
 
 func TestCreatedByIsRecordedAndCannotBeForged(t *testing.T) {
