@@ -17,8 +17,8 @@ type ApprovalPolicySpec struct {
 	// +optional
 	Selector *metav1.LabelSelector `json:"selector,omitempty"`
 
-	// allowSelfApproval lets a post's author (spec.author, or the user who created it) approve
-	// it. Off by default: nobody approves their own post.
+	// allowSelfApproval lets a post's author (spec.author), its creator and the users who edited
+	// its spec approve it. Off by default: nobody approves words they wrote.
 	// +optional
 	// +kubebuilder:default=false
 	AllowSelfApproval bool `json:"allowSelfApproval,omitempty"`
@@ -120,9 +120,9 @@ type Department struct {
 	// +kubebuilder:validation:Maximum=100
 	MinApprovals int32 `json:"minApprovals,omitempty"`
 
-	// covers lists the post fields whose change voids this department's sign-offs: body,
-	// media, channels (including per-channel bodies) and schedule (publishAt). Absent means all
-	// four.
+	// covers lists the post fields whose change voids this department's sign-offs: body (the
+	// text of every channel: spec.body and each channel's body variant), media, channels (where
+	// the post goes, with their variants) and schedule (publishAt). Absent means all four.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1

@@ -42,6 +42,18 @@ const (
 	// AnnotationCreatedBy records the user who created a ContentPost. Admission sets it from the
 	// request's authenticated user; users cannot set or change it.
 	AnnotationCreatedBy = "greenlight.dev/created-by"
+
+	// AnnotationEditors records, as a JSON array of user names, every user who changed a
+	// ContentPost's spec after it was created. Admission maintains it from the request's
+	// authenticated user; users cannot set or change it. Editors may not approve the post unless
+	// the policy sets allowSelfApproval: whoever wrote the words does not approve them.
+	AnnotationEditors = "greenlight.dev/editors"
+)
+
+// Prefixes of a SignOff's spec.approver: the approvers entry that admitted the reviewer.
+const (
+	ApproverUserPrefix  = "user:"
+	ApproverGroupPrefix = "group:"
 )
 
 // CoveredField names a group of ContentPost fields whose change voids a department's sign-off.
@@ -49,7 +61,8 @@ const (
 type CoveredField string
 
 const (
-	// CoverBody is spec.body.
+	// CoverBody is the text as it goes out on every channel: spec.body and each channel's body
+	// variant (spec.channels[].body).
 	CoverBody CoveredField = "body"
 	// CoverMedia is spec.media.
 	CoverMedia CoveredField = "media"

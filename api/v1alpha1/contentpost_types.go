@@ -190,10 +190,21 @@ type ContentPostStatus struct {
 	// +optional
 	Revision string `json:"revision,omitempty"`
 
-	// policies names the ApprovalPolicies that match the post.
+	// policies names the ApprovalPolicies that apply to the post: those that select it now and
+	// those that selected it since it was submitted (see appliedPolicies).
 	// +optional
 	// +listType=atomic
 	Policies []string `json:"policies,omitempty"`
+
+	// appliedPolicies remembers, once the post was submitted, every ApprovalPolicy that selected
+	// it and the departments it required, so that what the review requires only grows: a label,
+	// annotation or spec edit can neither release the post from a policy nor make a required
+	// department optional. Only a new generation of the policy re-evaluates both. Greenlight
+	// alone writes it.
+	// +optional
+	// +listType=map
+	// +listMapKey=uid
+	AppliedPolicies []AppliedPolicy `json:"appliedPolicies,omitempty"`
 
 	// stage is the stage under review now.
 	// +optional
@@ -294,6 +305,27 @@ type DepartmentStatus struct {
 	// why a when expression could not be evaluated.
 	// +optional
 	Message string `json:"message,omitempty"`
+}
+
+// AppliedPolicy is a policy that applies to a submitted post, as evaluated at one generation.
+type AppliedPolicy struct {
+	// uid is the policy's UID: a policy deleted and created again under the same name is a new
+	// policy.
+	// +required
+	UID string `json:"uid"`
+
+	// name is the policy's name.
+	// +required
+	Name string `json:"name"`
+
+	// generation is the policy's metadata.generation when the post was evaluated against it.
+	// +required
+	Generation int64 `json:"generation"`
+
+	// required lists the policy's departments that the post required at that generation.
+	// +optional
+	// +listType=atomic
+	Required []string `json:"required,omitempty"`
 }
 
 // ChannelStatus is publishing to one channel.

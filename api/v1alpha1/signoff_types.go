@@ -58,6 +58,15 @@ type SignOffSpec struct {
 	// +kubebuilder:validation:MaxLength=71
 	// +kubebuilder:validation:XValidation:rule="self.matches('^sha256:[0-9a-f]{64}$')",message="must be a department revision as shown in the post's status.departments[].revision: sha256: followed by 64 lowercase hex characters"
 	Revision string `json:"revision,omitempty"`
+
+	// approver is the entry of the department's approvers that admitted the reviewer:
+	// "user:<name>" or "group:<name>". Leave it empty: admission fills it with an entry the
+	// reviewer holds, and denies one they do not. The sign-off counts only while the department
+	// still lists that entry, so removing a user or group from approvers voids their sign-offs.
+	// +optional
+	// +kubebuilder:validation:MaxLength=300
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(user|group):.+$')",message="must be user:<name> or group:<name>, an entry of the department's approvers; leave it empty and admission fills it"
+	Approver string `json:"approver,omitempty"`
 }
 
 // Condition types specific to SignOff.
