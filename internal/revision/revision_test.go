@@ -42,9 +42,14 @@ func TestDigestsChangeExactlyWithTheirFields(t *testing.T) {
 			map[string]bool{"all": true, "body": false, "bodyMedia": true, "channels": false, "schedule": false}},
 		{"media bytes pinned", func(s *greenlightv1alpha1.ContentPostSpec) { s.Media[0].SHA256 = "ab" },
 			map[string]bool{"all": true, "body": false, "bodyMedia": true, "channels": false, "schedule": false}},
+		// Finding 3: a channel's variant is the text that goes out there, so body covers it.
 		{"channel variant", func(s *greenlightv1alpha1.ContentPostSpec) { s.Channels[0].Body = "shorter" },
-			map[string]bool{"all": true, "body": false, "bodyMedia": false, "channels": true, "schedule": false}},
-		{"channel added", func(s *greenlightv1alpha1.ContentPostSpec) {
+			map[string]bool{"all": true, "body": true, "bodyMedia": true, "channels": true, "schedule": false}},
+		{"channel variant added", func(s *greenlightv1alpha1.ContentPostSpec) { s.Channels[1].Body = "a new text for linkedin" },
+			map[string]bool{"all": true, "body": true, "bodyMedia": true, "channels": true, "schedule": false}},
+		{"channel variant removed: the channel now gets spec.body", func(s *greenlightv1alpha1.ContentPostSpec) { s.Channels[0].Body = "" },
+			map[string]bool{"all": true, "body": true, "bodyMedia": true, "channels": true, "schedule": false}},
+		{"channel added without a variant", func(s *greenlightv1alpha1.ContentPostSpec) {
 			s.Channels = append(s.Channels, greenlightv1alpha1.Channel{Name: "bluesky"})
 		}, map[string]bool{"all": true, "body": false, "bodyMedia": false, "channels": true, "schedule": false}},
 		{"channels reordered", func(s *greenlightv1alpha1.ContentPostSpec) {
