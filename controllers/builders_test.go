@@ -43,8 +43,12 @@ func newPolicy(name string) *policyBuilder {
 }
 
 func (b *policyBuilder) in(namespace string) *policyBuilder { b.policy.Namespace = namespace; return b }
+// selecting sets the selector's matchLabels; nil selects every post.
 func (b *policyBuilder) selecting(l map[string]string) *policyBuilder {
-	b.policy.Spec.Selector = &metav1.LabelSelector{MatchLabels: l}
+	b.policy.Spec.Selector = nil
+	if l != nil {
+		b.policy.Spec.Selector = &metav1.LabelSelector{MatchLabels: l}
+	}
 	return b
 }
 
@@ -81,13 +85,16 @@ func covers(fields ...greenlightv1alpha1.CoveredField) func(*greenlightv1alpha1.
 
 type signOffBuilder struct{ signOff greenlightv1alpha1.SignOff }
 
-// newSignOff is an approval of post for department by reviewer. Until admission fills reviewer
-// and revision (the identity issue), tests set them as the webhook will.
+// newSignOff is an approval of post for department by reviewer. This suite runs without the
+// webhooks, so tests set what admission would: the reviewer, the approvers entry (each
+// department is approved by the group of its name) and, with the builders below, the revision
+// and the binding labels.
 func newSignOff(post, department, reviewer string) *signOffBuilder {
 	return &signOffBuilder{signOff: greenlightv1alpha1.SignOff{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: post + "-" + department + "-"},
 		Spec: greenlightv1alpha1.SignOffSpec{
 			Post: post, Department: department, Reviewer: reviewer, Decision: greenlightv1alpha1.DecisionApprove,
+			Approver: greenlightv1alpha1.ApproverGroupPrefix + department,
 		},
 	}}
 }

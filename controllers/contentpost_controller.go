@@ -2,10 +2,13 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -17,10 +20,12 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/review"
 )
 
 // ContentPostReconciler takes posts through review: it resolves the policies that apply,
-// counts sign-offs against each department's covered revision, and sets the phase.
+// counts sign-offs against each department's covered revision, sets the phase, and tells each
+// SignOff whether it counts.
 type ContentPostReconciler struct {
 	client   client.Client
 	recorder EventRecorder
@@ -42,23 +47,30 @@ func NewContentPostReconciler(c client.Client, recorder EventRecorder, notifier 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=approvalpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=greenlight.dev,resources=signoffs,verbs=get;list;watch
 
-// Reconcile computes the post's review status and writes it when it changed.
+// Reconcile computes the post's review, writes the post's status when it changed, and then each
+// of its SignOffs' Counted condition.
 func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := logf.FromContext(ctx)
+	now := r.clock.Now()
 	post := &greenlightv1alpha1.ContentPost{}
 	if err := r.client.Get(ctx, req.NamespacedName, post); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.judgeOrphans(ctx, req.NamespacedName, now)
 	}
-	if !post.DeletionTimestamp.IsZero() || post.Status.Phase == greenlightv1alpha1.PostPublished {
-		// Published posts never change: what went out is the record.
+	if !post.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
+	}
+	if post.Status.Phase == greenlightv1alpha1.PostPublished {
+		return ctrl.Result{}, r.judgeLate(ctx, post, now)
 	}
 
 	in, err := r.reader.read(ctx, post)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	in.now = r.clock.Now()
+	in.now = now
 	result := computeReview(post, in)
 
 	// The next deadline or reminder wakes this post up; nothing polls.
@@ -66,26 +78,57 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !result.requeueAt.IsZero() {
 		wake.RequeueAfter = max(result.requeueAt.Sub(in.now), time.Second)
 	}
-	if equality.Semantic.DeepEqual(post.Status, result.status) {
-		return wake, nil
+	if !equality.Semantic.DeepEqual(post.Status, result.status) {
+		base := post.DeepCopy()
+		post.Status = result.status
+		if patched, retry, err := patchStatus(ctx, r.client, post, base); !patched {
+			return retry, err
+		}
+		log.Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage, "waitingOn", post.Status.WaitingOn)
+		events := postEvents(&base.Status, &post.Status)
+		for _, e := range events {
+			r.recorder.Event(post, e.eventType, e.reason, e.message)
+		}
+		if in.requirements != nil {
+			notifyPolicies(r.notifier, post, in.requirements.Notifications, events, in.now)
+		}
 	}
-	base := post.DeepCopy()
-	post.Status = result.status
-	if patched, result, err := patchStatus(ctx, r.client, post, base); !patched {
-		return result, err
-	}
-	log.Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage, "waitingOn", post.Status.WaitingOn)
-	events := postEvents(&base.Status, &post.Status)
-	for _, e := range events {
-		r.recorder.Event(post, e.eventType, e.reason, e.message)
-	}
-	if in.requirements != nil {
-		notifyPolicies(r.notifier, post, in.requirements.Notifications, events, in.now)
-	}
-	return wake, nil
+	return wake, r.writeSignOffStatuses(ctx, post, in.signOffs, result.verdicts, now)
 }
 
-// SetupWithManager watches posts, their sign-offs, and the policies that select them. Posts are
+// judgeOrphans marks the SignOffs that name a post that does not exist.
+func (r *ContentPostReconciler) judgeOrphans(ctx context.Context, key client.ObjectKey, now time.Time) error {
+	signOffs, err := r.reader.signOffsOf(ctx, key.Namespace, key.Name)
+	if err != nil {
+		return err
+	}
+	verdicts := map[string]review.Verdict{}
+	for _, s := range signOffs {
+		verdicts[s.Name] = review.Verdict{Reason: review.ReasonPostNotFound, Message: fmt.Sprintf(
+			"there is no ContentPost %s in namespace %s: spec.post must name the post you reviewed", key.Name, key.Namespace)}
+	}
+	return r.writeSignOffStatuses(ctx, nil, signOffs, verdicts, now)
+}
+
+// judgeLate marks SignOffs made after the post was published, which never count. A Published
+// post itself never changes: what went out is the record, and so is what counted towards it.
+func (r *ContentPostReconciler) judgeLate(ctx context.Context, post *greenlightv1alpha1.ContentPost, now time.Time) error {
+	signOffs, err := r.reader.signOffsOf(ctx, post.Namespace, post.Name)
+	if err != nil {
+		return err
+	}
+	verdicts := map[string]review.Verdict{}
+	for _, s := range signOffs {
+		if meta.FindStatusCondition(s.Status.Conditions, greenlightv1alpha1.ConditionCounted) == nil {
+			verdicts[s.Name] = review.Verdict{Reason: review.ReasonPostPublished, Message: fmt.Sprintf(
+				"ContentPost %s is already published: sign-offs can no longer change it", post.Name)}
+		}
+	}
+	return r.writeSignOffStatuses(ctx, post, signOffs, verdicts, now)
+}
+
+// SetupWithManager watches posts, their sign-offs, and the policies that select them. A SignOff
+// naming a post that does not exist is reconciled under the post's name. Posts are
 // watched without a predicate: a reconcile that ran on a stale cached post must run again once
 // the cache catches up with its own status write, and compare-before-write keeps that to one
 // read-only pass.
@@ -114,7 +157,8 @@ func (r *ContentPostReconciler) postsOfPolicy(ctx context.Context, o client.Obje
 	for i := range posts.Items {
 		post := &posts.Items[i]
 		matched, err := policy.Matches(p, post.Labels)
-		if matched || err != nil || slices.Contains(post.Status.Policies, p.Name) {
+		if matched || err != nil || slices.Contains(post.Status.Policies, p.Name) ||
+			slices.ContainsFunc(post.Status.AppliedPolicies, func(a greenlightv1alpha1.AppliedPolicy) bool { return a.UID == string(p.UID) }) {
 			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(post)})
 		}
 	}

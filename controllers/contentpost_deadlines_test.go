@@ -18,7 +18,7 @@ func duration(d time.Duration) *metav1.Duration { return &metav1.Duration{Durati
 // 1h before its deadline.
 func legalWithDeadlines(onMissed greenlightv1alpha1.MissedDeadlineAction) *policy.Requirements {
 	return &policy.Requirements{Policies: []string{"acme"}, Departments: []policy.Department{{
-		Policy: "acme", Stage: "compliance", ReviewWindow: duration(48 * time.Hour),
+		Policy: "acme", Stage: "compliance", Required: true, ReviewWindow: duration(48 * time.Hour),
 		Deadlines: &greenlightv1alpha1.Deadlines{
 			LeadTime:  duration(2 * time.Hour),
 			Reminders: []metav1.Duration{{Duration: 24 * time.Hour}, {Duration: time.Hour}},
@@ -28,42 +28,10 @@ func legalWithDeadlines(onMissed greenlightv1alpha1.MissedDeadlineAction) *polic
 	}}}
 }
 
-func TestDepartmentDeadline(t *testing.T) {
-	start := metav1.NewTime(statusNow)
-	publishAt := metav1.NewTime(statusNow.Add(10 * time.Hour))
-	cases := []struct {
-		name      string
-		window    *metav1.Duration
-		leadTime  *metav1.Duration
-		publishAt *metav1.Time
-		want      *time.Time
-	}{
-		{"neither", nil, nil, nil, nil},
-		{"review window", duration(48 * time.Hour), nil, nil, timePtr(statusNow.Add(48 * time.Hour))},
-		{"lead time before publishAt", nil, duration(2 * time.Hour), &publishAt, timePtr(statusNow.Add(8 * time.Hour))},
-		{"the earlier of both", duration(48 * time.Hour), duration(2 * time.Hour), &publishAt, timePtr(statusNow.Add(8 * time.Hour))},
-		{"lead time without publishAt", duration(time.Hour), duration(2 * time.Hour), nil, timePtr(statusNow.Add(time.Hour))},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			g := NewWithT(t)
-			d := policy.Department{ReviewWindow: tc.window, Deadlines: &greenlightv1alpha1.Deadlines{LeadTime: tc.leadTime}}
-			post := newPost("launch").obj()
-			post.Spec.PublishAt = tc.publishAt
-			got := departmentDeadline(d, &greenlightv1alpha1.DepartmentStatus{RequestedAt: &start}, post)
-			if tc.want == nil {
-				g.Expect(got).To(BeNil())
-				return
-			}
-			g.Expect(got.Time).To(BeTemporally("==", *tc.want))
-		})
-	}
-}
-
 func timePtr(t time.Time) *time.Time { return &t }
 
-// review runs computeReview at now on the post as the last reconcile left it.
-func review(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time, decisions ...decision) reviewResult {
+// reviewAt runs computeReview at now on the post as the last reconcile left it.
+func reviewAt(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time, decisions ...decision) reviewResult {
 	result := computeReview(post, reviewInputs{now: now, requirements: req, signOffs: signOffsFor(post, req, decisions...)})
 	post.Status = result.status
 	return result
@@ -75,7 +43,7 @@ func TestRemindersAndExpiryAlongTheTimeline(t *testing.T) {
 	req := legalWithDeadlines("")
 	deadline := statusNow.Add(48 * time.Hour)
 
-	started := review(post, req, statusNow)
+	started := reviewAt(post, req, statusNow)
 	legal := departmentOf(post, "legal")
 	g.Expect(legal.Deadline.Time).To(BeTemporally("==", deadline))
 	g.Expect(post.Status.Deadline.Time).To(BeTemporally("==", deadline))
@@ -83,7 +51,7 @@ func TestRemindersAndExpiryAlongTheTimeline(t *testing.T) {
 	g.Expect(started.requeueAt).To(BeTemporally("==", deadline.Add(-24*time.Hour)), "wake up for the first reminder")
 
 	before := *post.Status.DeepCopy()
-	day := review(post, req, deadline.Add(-24*time.Hour))
+	day := reviewAt(post, req, deadline.Add(-24*time.Hour))
 	g.Expect(departmentOf(post, "legal").RemindersSent).To(Equal([]string{"24h0m0s"}))
 	g.Expect(day.requeueAt).To(BeTemporally("==", deadline.Add(-time.Hour)))
 	events := postEvents(&before, &post.Status)
@@ -93,14 +61,14 @@ func TestRemindersAndExpiryAlongTheTimeline(t *testing.T) {
 
 	// A later reconcile (or a restarted manager) reads remindersSent and sends nothing again.
 	before = *post.Status.DeepCopy()
-	review(post, req, deadline.Add(-23*time.Hour))
+	reviewAt(post, req, deadline.Add(-23*time.Hour))
 	g.Expect(postEvents(&before, &post.Status)).To(BeEmpty())
 
-	review(post, req, deadline.Add(-time.Hour))
+	reviewAt(post, req, deadline.Add(-time.Hour))
 	g.Expect(departmentOf(post, "legal").RemindersSent).To(Equal([]string{"24h0m0s", "1h0m0s"}))
 
 	before = *post.Status.DeepCopy()
-	expired := review(post, req, deadline)
+	expired := reviewAt(post, req, deadline)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired))
 	g.Expect(departmentOf(post, "legal").State).To(Equal(greenlightv1alpha1.DepartmentExpired))
 	g.Expect(expired.requeueAt.IsZero()).To(BeTrue(), "nothing more is due")
@@ -111,16 +79,16 @@ func TestRemindersAndExpiryAlongTheTimeline(t *testing.T) {
 	g.Expect(reasons).To(Equal([]string{EventDeadlineMissed, EventExpired}))
 
 	// An approval that arrives after the deadline does not revive the post.
-	late := review(post, req, deadline.Add(time.Minute), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 1})
+	late := reviewAt(post, req, deadline.Add(time.Minute), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 1})
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired))
 	for _, v := range late.verdicts {
-		g.Expect(v.reason).To(Equal(ReasonDeadlineMissed))
+		g.Expect(v.Reason).To(Equal(ReasonDeadlineMissed))
 	}
 
 	// A new revision of the body is a new review, with a new deadline.
 	post.Spec.Body = "Our spring line is here (revised)"
 	reopenedAt := deadline.Add(time.Hour)
-	review(post, req, reopenedAt)
+	reviewAt(post, req, reopenedAt)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostInReview))
 	g.Expect(departmentOf(post, "legal").Deadline.Time).To(BeTemporally("==", reopenedAt.Add(48*time.Hour)))
 	g.Expect(departmentOf(post, "legal").RemindersSent).To(BeEmpty())
@@ -130,10 +98,10 @@ func TestNotifyKeepsWaiting(t *testing.T) {
 	g := NewWithT(t)
 	post := newPost("launch").obj()
 	req := legalWithDeadlines(greenlightv1alpha1.MissedDeadlineNotify)
-	review(post, req, statusNow)
+	reviewAt(post, req, statusNow)
 
 	before := *post.Status.DeepCopy()
-	review(post, req, statusNow.Add(49*time.Hour))
+	reviewAt(post, req, statusNow.Add(49*time.Hour))
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostInReview))
 	g.Expect(departmentOf(post, "legal").State).To(Equal(greenlightv1alpha1.DepartmentPending))
 	exceeded := condition(post, greenlightv1alpha1.ConditionDeadlineExceeded)
@@ -146,11 +114,11 @@ func TestNotifyKeepsWaiting(t *testing.T) {
 	g.Expect(reasons).To(ContainElement(EventDeadlineExceeded))
 
 	before = *post.Status.DeepCopy()
-	review(post, req, statusNow.Add(50*time.Hour))
+	reviewAt(post, req, statusNow.Add(50*time.Hour))
 	g.Expect(postEvents(&before, &post.Status)).To(BeEmpty(), "announced once")
 	g.Expect(post.Status).To(Equal(before), "a later reconcile with nothing new writes nothing")
 
-	review(post, req, statusNow.Add(51*time.Hour), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 1})
+	reviewAt(post, req, statusNow.Add(51*time.Hour), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 1})
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled), "a late approval still counts under Notify")
 	g.Expect(condition(post, greenlightv1alpha1.ConditionDeadlineExceeded)).To(BeNil())
 }
@@ -163,15 +131,15 @@ func TestALaterPublishAtReopensAnExpiredPost(t *testing.T) {
 	req := legalWithDeadlines("")
 	// legal covers everything, including the schedule: moving publishAt is also a new revision.
 	req.Departments[0].Covers = []greenlightv1alpha1.CoveredField{greenlightv1alpha1.CoverBody}
-	review(post, req, statusNow)
+	reviewAt(post, req, statusNow)
 	g.Expect(departmentOf(post, "legal").Deadline.Time).To(BeTemporally("==", statusNow.Add(2*time.Hour)), "publishAt minus leadTime")
 
-	review(post, req, statusNow.Add(3*time.Hour))
+	reviewAt(post, req, statusNow.Add(3*time.Hour))
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired))
 
 	later := metav1.NewTime(statusNow.Add(24 * time.Hour))
 	post.Spec.PublishAt = &later
-	review(post, req, statusNow.Add(3*time.Hour))
+	reviewAt(post, req, statusNow.Add(3*time.Hour))
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostInReview))
 	g.Expect(departmentOf(post, "legal").Revision).To(Equal(revision.Covered(&post.Spec, req.Departments[0].Covers)))
 }

@@ -19,7 +19,7 @@ func approvedPost(g Gomega, req *policy.Requirements, now time.Time) (*greenligh
 	for _, d := range req.Departments {
 		decisions = append(decisions, decision{d.Name, "rev-" + d.Name, greenlightv1alpha1.DecisionApprove, false, 1})
 	}
-	review(post, req, now, decisions...)
+	reviewAt(post, req, now, decisions...)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
 	return post, decisions
 }
@@ -38,10 +38,10 @@ func TestADenyWindowHoldsAnApprovedPost(t *testing.T) {
 	reconciling := condition(post, greenlightv1alpha1.ConditionReconciling)
 	g.Expect(reconciling.Message).To(Equal("Approved; waiting to be published: a publishing window opens at 2026-11-23T12:00:00Z."))
 
-	result := review(post, req, statusNow, decisions...)
+	result := reviewAt(post, req, statusNow, decisions...)
 	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(3*time.Hour)), "wake up when the window closes")
 
-	review(post, req, statusNow.Add(3*time.Hour), decisions...)
+	reviewAt(post, req, statusNow.Add(3*time.Hour), decisions...)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
 	g.Expect(post.Status.NextWindow).To(BeNil())
 }
@@ -55,12 +55,12 @@ func TestAFreezeHoldsAnApprovedPostUntilLifted(t *testing.T) {
 	g.Expect(frozen.Status).To(Equal(metav1.ConditionTrue))
 	g.Expect(frozen.Message).To(Equal("Publishing is frozen by acme: crisis: all publishing halted."))
 	settled := *post.Status.DeepCopy()
-	review(post, req, statusNow.Add(time.Hour), decisions...)
+	reviewAt(post, req, statusNow.Add(time.Hour), decisions...)
 	g.Expect(post.Status).To(Equal(settled), "a later reconcile with nothing new writes nothing")
 
 	before := *post.Status.DeepCopy()
 	req.Freezes = nil
-	review(post, req, statusNow, decisions...)
+	reviewAt(post, req, statusNow, decisions...)
 	g.Expect(condition(post, greenlightv1alpha1.ConditionFrozen)).To(BeNil())
 	events := postEvents(&before, &post.Status)
 	g.Expect(events).To(HaveLen(1))
@@ -79,7 +79,7 @@ func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
 	for _, d := range req.Departments {
 		decisions = append(decisions, decision{d.Name, "rev-" + d.Name, greenlightv1alpha1.DecisionApprove, false, 1})
 	}
-	review(post, req, statusNow, decisions...)
+	reviewAt(post, req, statusNow, decisions...)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired))
 	stalled := condition(post, greenlightv1alpha1.ConditionStalled)
 	g.Expect(stalled.Reason).To(Equal(ReasonMissedPublishSlot))
@@ -91,9 +91,9 @@ func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
 	post = newPost("launch").obj()
 	later := metav1.NewTime(statusNow.Add(2 * time.Hour))
 	post.Spec.PublishAt = &later
-	result := review(post, req, statusNow, decisions...)
+	result := reviewAt(post, req, statusNow, decisions...)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
 	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(2*time.Hour)))
-	result = review(post, req, statusNow.Add(2*time.Hour), decisions...)
+	result = reviewAt(post, req, statusNow.Add(2*time.Hour), decisions...)
 	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(3*time.Hour)))
 }

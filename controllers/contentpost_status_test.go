@@ -9,6 +9,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/review"
 	"github.com/greenlight-operator/greenlight/internal/revision"
 )
 
@@ -20,7 +21,7 @@ var statusNow = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // covering body and media).
 func twoStagePolicy() *policy.Requirements {
 	dept := func(name, stage string, index int, covers ...greenlightv1alpha1.CoveredField) policy.Department {
-		return policy.Department{Policy: "acme", Stage: stage, StageIndex: index, Department: greenlightv1alpha1.Department{
+		return policy.Department{Policy: "acme", Stage: stage, StageIndex: index, Required: true, Department: greenlightv1alpha1.Department{
 			Name: name, MinApprovals: 1, Covers: covers, Approvers: greenlightv1alpha1.Approvers{Groups: []string{name}},
 		}}
 	}
@@ -56,7 +57,7 @@ func signOffsFor(post *greenlightv1alpha1.ContentPost, req *policy.Requirements,
 				CreationTimestamp: metav1.NewTime(statusNow.Add(time.Duration(d.minute) * time.Minute)),
 			},
 			Spec: greenlightv1alpha1.SignOffSpec{Post: post.Name, Department: d.department, Reviewer: d.reviewer,
-				Decision: d.decision, Revision: rev, Comment: "because"},
+				Decision: d.decision, Revision: rev, Comment: "because", Approver: "group:" + d.department},
 		})
 	}
 	return out
@@ -145,12 +146,12 @@ func TestAuthorsMayRejectButNotApprove(t *testing.T) {
 	g := NewWithT(t)
 	post := newPost("launch").obj() // spec.author: dana
 	req := twoStagePolicy()
-	result := review(post, req, statusNow,
+	result := reviewAt(post, req, statusNow,
 		decision{"marketing", "dana", greenlightv1alpha1.DecisionApprove, false, 1},
 		decision{"community", "dana", greenlightv1alpha1.DecisionReject, false, 1})
 	g.Expect(states(post)).To(Equal([]string{"marketing=Pending", "community=Rejected", "legal=Waiting"}),
 		"an author's own approval never counts, but their rejection does")
-	g.Expect(result.verdicts["marketing-dana-a"].reason).To(Equal(ReasonSelfApproval))
+	g.Expect(result.verdicts["marketing-dana-a"].Reason).To(Equal(review.ReasonSelfApproval))
 }
 
 func TestASignOffBeingDeletedNoLongerCounts(t *testing.T) {
@@ -163,7 +164,7 @@ func TestASignOffBeingDeletedNoLongerCounts(t *testing.T) {
 	result := computeReview(post, reviewInputs{now: statusNow, requirements: req, signOffs: signOffs})
 	g.Expect(departmentOf(&greenlightv1alpha1.ContentPost{Status: result.status}, "marketing").State).
 		To(Equal(greenlightv1alpha1.DepartmentPending))
-	g.Expect(result.verdicts[signOffs[0].Name].reason).To(Equal(ReasonWithdrawn))
+	g.Expect(result.verdicts[signOffs[0].Name].Reason).To(Equal(review.ReasonWithdrawn))
 }
 
 func TestUsersOnlyDepartmentsRecheckApprovers(t *testing.T) {
@@ -171,10 +172,10 @@ func TestUsersOnlyDepartmentsRecheckApprovers(t *testing.T) {
 	post := newPost("launch").obj()
 	req := twoStagePolicy()
 	req.Departments[0].Approvers = greenlightv1alpha1.Approvers{Users: []string{"alice"}}
-	result := review(post, req, statusNow,
+	result := reviewAt(post, req, statusNow,
 		decision{"marketing", "mallory", greenlightv1alpha1.DecisionApprove, false, 1})
 	g.Expect(departmentOf(post, "marketing").State).To(Equal(greenlightv1alpha1.DepartmentPending))
-	g.Expect(result.verdicts["marketing-mallory-a"].reason).To(Equal(ReasonNotAnApprover))
+	g.Expect(result.verdicts["marketing-mallory-a"].Reason).To(Equal(review.ReasonNotAnApprover))
 }
 
 func TestRequestedAtIsKeptWhileTheSameRevisionIsUnderReview(t *testing.T) {

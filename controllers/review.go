@@ -40,20 +40,28 @@ type reviewReader struct {
 	compiler *policy.Compiler
 }
 
-// read returns the inputs for computing post's review at now. It costs one list of the
-// namespace's policies and one indexed list of the post's sign-offs.
+// read returns the inputs for computing post's review. It costs one list of the namespace's
+// policies and one indexed list of the post's sign-offs.
 func (r reviewReader) read(ctx context.Context, post *greenlightv1alpha1.ContentPost) (reviewInputs, error) {
 	var policies greenlightv1alpha1.ApprovalPolicyList
 	if err := r.client.List(ctx, &policies, client.InNamespace(post.Namespace)); err != nil {
 		return reviewInputs{}, fmt.Errorf("listing ApprovalPolicies: %w", err)
 	}
-	var signOffs greenlightv1alpha1.SignOffList
-	if err := r.client.List(ctx, &signOffs, client.InNamespace(post.Namespace),
-		client.MatchingFields{signOffPostIndex: post.Name}); err != nil {
-		return reviewInputs{}, fmt.Errorf("listing SignOffs: %w", err)
+	signOffs, err := r.signOffsOf(ctx, post.Namespace, post.Name)
+	if err != nil {
+		return reviewInputs{}, err
 	}
 	requirements, blocked := policy.Resolve(post, policies.Items, r.compiler)
-	return reviewInputs{requirements: requirements, blocked: blocked, signOffs: signOffs.Items}, nil
+	return reviewInputs{requirements: requirements, blocked: blocked, signOffs: signOffs}, nil
+}
+
+// signOffsOf lists the SignOffs whose spec.post names post, through the spec.post index.
+func (r reviewReader) signOffsOf(ctx context.Context, namespace, post string) ([]greenlightv1alpha1.SignOff, error) {
+	var signOffs greenlightv1alpha1.SignOffList
+	if err := r.client.List(ctx, &signOffs, client.InNamespace(namespace), client.MatchingFields{signOffPostIndex: post}); err != nil {
+		return nil, fmt.Errorf("listing SignOffs: %w", err)
+	}
+	return signOffs.Items, nil
 }
 
 // conflictRetry is how soon a reconcile whose status patch lost a race runs again.

@@ -37,9 +37,5 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, compiler *policy.Co
 	if err := NewContentPostReconciler(mgr.GetClient(), recorder, notifier, compiler, clk).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	policies := NewApprovalPolicyReconciler(mgr.GetClient(), recorder, compiler, notifier, healthChanges, clk)
-	if err := policies.SetupWithManager(mgr); err != nil {
-		return err
-	}
-	return NewSignOffReconciler(mgr.GetClient(), recorder, compiler, clk).SetupWithManager(mgr)
+	return NewApprovalPolicyReconciler(mgr.GetClient(), recorder, compiler, notifier, healthChanges, clk).SetupWithManager(mgr)
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -30,8 +34,10 @@ import (
 var (
 	// k reads and writes straight to the API server (no cache), as a cluster administrator.
 	k client.Client
-	// fakeClock is the reconcilers' clock; tests move it instead of sleeping.
-	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	// fakeClock is the reconcilers' clock; tests move it instead of sleeping. It starts at the
+	// wall clock's time because deadlines are compared with sign-offs' creationTimestamps, which
+	// the API server stamps from the wall clock.
+	fakeClock = clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +46,9 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
-	env, err := testenv.Start()
+	// The admission policies are in force, but no webhook: this suite is Greenlight with its
+	// webhooks down, where the controller alone decides what counts.
+	env, err := testenv.Start(testenv.WithAdmissionPolicies())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -61,6 +69,14 @@ func runSuite(m *testing.M) int {
 	}
 
 	testEnv, testScheme = env, scheme
+	if err := k.Create(context.Background(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "greenlight-test-people"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: peopleGroup}},
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if err := startManager(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -106,7 +122,7 @@ func startManager() error {
 		return err
 	}
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
-	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock, notify.DefaultOptions); err != nil {
+	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock, httpNotifications()); err != nil {
 		cancel()
 		return err
 	}
@@ -119,6 +135,35 @@ func startManager() error {
 	}()
 	stopManager = func() { cancel(); <-stopped }
 	return nil
+}
+
+// peopleGroup holds every test user; RBAC lets it do anything, since permissions are not what
+// this suite tests.
+const peopleGroup = "greenlight-test-people"
+
+// departmentGroups are the groups of the departments the tests define (each department is
+// approved by the group of its name); every test user is in all of them.
+var departmentGroups = []string{"marketing", "public-relations", "legal", "community", "linkedin-team", "regulatory", "social-team", "finance"}
+
+var (
+	peopleMu sync.Mutex
+	people   = map[string]client.Client{}
+)
+
+// as returns a client that acts as the named user, authenticated by the API server, so that the
+// admission policies see who makes each request, as they would in a cluster.
+func as(g Gomega, name string) client.Client {
+	peopleMu.Lock()
+	defer peopleMu.Unlock()
+	if c, ok := people[name]; ok {
+		return c
+	}
+	user, err := testEnv.AddUser(envtest.User{Name: name, Groups: append([]string{peopleGroup}, departmentGroups...)}, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	c, err := client.New(user.Config(), client.Options{Scheme: testScheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	people[name] = c
+	return c
 }
 
 // zapLevel keeps the manager quiet unless GREENLIGHT_TEST_LOG=debug.
@@ -155,4 +200,12 @@ func eventsOf(ctx context.Context, namespace, name string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// httpNotifications is the default delivery with http:// allowed: the tests' receivers listen on
+// plain HTTP on 127.0.0.1, as the manager's --allow-http-notifications allows.
+func httpNotifications() notify.Options {
+	opts := notify.DefaultOptions
+	opts.AllowHTTP = true
+	return opts
 }

@@ -47,6 +47,12 @@ type Department struct {
 	Deadlines *greenlightv1alpha1.Deadlines
 	// When is the compiled `when` expression, nil when the department is always required.
 	When cel.Program
+	// Required reports whether the post requires the department: it has no when expression,
+	// its when expression is true or cannot be evaluated (fail closed), or the post required it
+	// before at the policy's current generation (requirements only grow).
+	Required bool
+	// RequiredMessage says why the department is required when that is not obvious.
+	RequiredMessage string
 }
 
 // Requirements are what the matching policies require of a post.
@@ -65,6 +71,10 @@ type Requirements struct {
 	MaxLateness *time.Duration
 	// Notifications are the notifications entries of the matching policies.
 	Notifications []Notification
+	// Applied is what the post's status.appliedPolicies must remember after this resolution:
+	// every policy that applies to the submitted post, at its generation, with the departments
+	// it requires.
+	Applied []greenlightv1alpha1.AppliedPolicy
 }
 
 // Notification is one notifications entry of a matching policy.
@@ -94,12 +104,24 @@ func Matches(p *greenlightv1alpha1.ApprovalPolicy, postLabels map[string]string)
 	return selector.Matches(labels.Set(postLabels)), nil
 }
 
-// Resolve returns the requirements of the policies (all in the post's namespace) that select
+// Resolve returns the requirements of the policies (all in the post's namespace) that apply to
 // the post, or why the post is blocked.
+//
+// A policy applies when its selector selects the post's labels, or when it selected the post
+// since it was submitted and has not changed since (status.appliedPolicies records the policy's
+// UID and generation): once a submitted post has matched a policy, no label edit releases it.
+// Likewise a department is required when its when expression is true now, or when it was
+// required at the policy's current generation: no edit of the post makes a required department
+// optional. Only a new generation of the policy, which only policy admins can make, re-evaluates
+// both from scratch.
 func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1.ApprovalPolicy,
 	compiler *Compiler) (*Requirements, *Blocked) {
 	sorted := slices.Clone(policies)
 	slices.SortFunc(sorted, func(a, b greenlightv1alpha1.ApprovalPolicy) int { return strings.Compare(a.Name, b.Name) })
+	remembered := map[string]greenlightv1alpha1.AppliedPolicy{}
+	for _, a := range post.Status.AppliedPolicies {
+		remembered[a.UID] = a
+	}
 
 	req := &Requirements{Windows: &windows.Set{}}
 	departmentPolicy := map[string]string{}
@@ -112,10 +134,13 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 			return nil, &Blocked{ReasonInvalidPolicy, fmt.Sprintf(
 				"ApprovalPolicy %s has an invalid spec.selector (%v); fix the selector so Greenlight can tell which posts it covers", p.Name, err)}
 		}
-		if !matched {
+		memory, held := remembered[string(p.UID)]
+		held = held && memory.Generation == p.Generation
+		if !matched && !held {
 			continue
 		}
 		req.Policies = append(req.Policies, p.Name)
+		applied := greenlightv1alpha1.AppliedPolicy{UID: string(p.UID), Name: p.Name, Generation: p.Generation}
 
 		for stageIndex, stage := range p.Spec.Stages {
 			for _, d := range stage.Departments {
@@ -135,8 +160,20 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 					}
 					dept.When = program
 				}
+				dept.Required, dept.RequiredMessage = required(dept, post, held && slices.Contains(memory.Required, d.Name))
+				if held && !matched && dept.Required && dept.RequiredMessage == "" {
+					dept.RequiredMessage = fmt.Sprintf("required by ApprovalPolicy %s, which selected this post when it was submitted: "+
+						"label edits do not release a submitted post from a policy (only a change to the policy does)", p.Name)
+				}
+				if dept.Required {
+					applied.Required = append(applied.Required, d.Name)
+				}
 				req.Departments = append(req.Departments, dept)
 			}
+		}
+		// Requirements ratchet once the post is submitted, and stay through a later draft toggle.
+		if !post.Spec.Draft || len(post.Status.AppliedPolicies) > 0 {
+			req.Applied = append(req.Applied, applied)
 		}
 
 		policyWindows, err := windows.Parse(p.Spec.Windows)
@@ -175,6 +212,26 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 			post.Namespace, describeLabels(post.Labels))}
 	}
 	return req, nil
+}
+
+// required evaluates a department's when expression against the post. An expression that fails
+// makes the department required (fail closed), and so does having been required before at the
+// same policy generation (wasRequired); the message says why when that is not obvious.
+func required(d Department, post *greenlightv1alpha1.ContentPost, wasRequired bool) (bool, string) {
+	if d.When == nil {
+		return true, ""
+	}
+	now, err := Eval(d.When, post)
+	switch {
+	case err != nil:
+		return true, fmt.Sprintf("required because its when expression could not be evaluated: %v", err)
+	case now:
+		return true, ""
+	case wasRequired:
+		return true, fmt.Sprintf("required: its when expression was true for this post under ApprovalPolicy %s, and edits to a "+
+			"submitted post never make a required department optional (only a change to the policy does)", d.Policy)
+	}
+	return false, ""
 }
 
 func describeLabels(l map[string]string) string {

@@ -1,9 +1,14 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -11,9 +16,11 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/review"
 )
 
-// ContentPostWebhook records who created a post and warns about channels no policy publishes to.
+// ContentPostWebhook records who created a post and who edited it, and warns about channels no
+// policy publishes to.
 type ContentPostWebhook struct {
 	reader  client.Reader
 	decoder admission.Decoder
@@ -32,9 +39,12 @@ func (w *ContentPostWebhook) SetupWithManager(mgr ctrl.Manager) error {
 // +kubebuilder:webhook:path=/mutate-greenlight-dev-v1alpha1-contentpost,mutating=true,failurePolicy=fail,sideEffects=None,groups=greenlight.dev,resources=contentposts,verbs=create;update,versions=v1alpha1,name=mcontentpost-v1alpha1.greenlight.dev,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-greenlight-dev-v1alpha1-contentpost,mutating=false,failurePolicy=fail,sideEffects=None,groups=greenlight.dev,resources=contentposts,verbs=create;update,versions=v1alpha1,name=vcontentpost-v1alpha1.greenlight.dev,admissionReviewVersions=v1
 
-// Default sets greenlight.dev/created-by from the authenticated user on create. On update it
-// puts the annotation back when a request drops it, as a server-side apply of a manifest that
-// never had it does; changing it to another value is left for validation to deny.
+// Default records who wrote the post. On create it sets greenlight.dev/created-by from the
+// authenticated user and drops any greenlight.dev/editors the request carried. On update it puts
+// created-by back when a request drops it (as a server-side apply of a manifest that never had it
+// does), and sets greenlight.dev/editors to the users recorded before plus the requesting user
+// when the request changes the spec. Whatever the request said about either annotation is
+// replaced; validation denies what would still differ.
 func (w *ContentPostWebhook) Default(ctx context.Context, post *greenlightv1alpha1.ContentPost) error {
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
@@ -42,6 +52,7 @@ func (w *ContentPostWebhook) Default(ctx context.Context, post *greenlightv1alph
 	}
 	if req.OldObject.Raw == nil {
 		setAnnotation(post, greenlightv1alpha1.AnnotationCreatedBy, req.UserInfo.Username)
+		delete(post.Annotations, greenlightv1alpha1.AnnotationEditors)
 		return nil
 	}
 	old := &greenlightv1alpha1.ContentPost{}
@@ -52,21 +63,67 @@ func (w *ContentPostWebhook) Default(ctx context.Context, post *greenlightv1alph
 	if _, has := post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]; had && !has {
 		setAnnotation(post, greenlightv1alpha1.AnnotationCreatedBy, createdBy)
 	}
+	editors, ok := expectedEditors(old, post, req.UserInfo.Username)
+	switch {
+	case !ok:
+		// The record cannot be read: keep it as it was; the controller then counts no approval.
+		setAnnotation(post, greenlightv1alpha1.AnnotationEditors, old.Annotations[greenlightv1alpha1.AnnotationEditors])
+	case editors == "":
+		delete(post.Annotations, greenlightv1alpha1.AnnotationEditors)
+	default:
+		setAnnotation(post, greenlightv1alpha1.AnnotationEditors, editors)
+	}
 	return nil
 }
 
-// ValidateCreate warns about channels that no matching policy publishes to.
+// expectedEditors is the greenlight.dev/editors value an update by user must leave: the editors
+// recorded on old, plus user when the update changes the spec ("" when nobody edited). ok is
+// false when old's record cannot be read.
+func expectedEditors(old, updated *greenlightv1alpha1.ContentPost, user string) (value string, ok bool) {
+	editors, err := review.Editors(old)
+	if err != nil {
+		return "", false
+	}
+	if !equality.Semantic.DeepEqual(old.Spec, updated.Spec) && !slices.Contains(editors, user) {
+		editors = append(editors, user)
+	}
+	if len(editors) == 0 {
+		return "", true
+	}
+	var buf bytes.Buffer
+	encoder := json.NewEncoder(&buf)
+	encoder.SetEscapeHTML(false)
+	_ = encoder.Encode(editors) // a list of strings always encodes
+	return strings.TrimSuffix(buf.String(), "\n"), true
+}
+
+// ValidateCreate denies a post that names its own editors and warns about channels that no
+// matching policy publishes to.
 func (w *ContentPostWebhook) ValidateCreate(ctx context.Context, post *greenlightv1alpha1.ContentPost) (admission.Warnings, error) {
+	if _, set := post.Annotations[greenlightv1alpha1.AnnotationEditors]; set {
+		return nil, denied("annotation %s records who changed the post and cannot be set: remove it from your manifest",
+			greenlightv1alpha1.AnnotationEditors)
+	}
 	return w.warnings(ctx, post), nil
 }
 
-// ValidateUpdate denies changes to greenlight.dev/created-by and warns like ValidateCreate.
+// ValidateUpdate denies changes to greenlight.dev/created-by and greenlight.dev/editors other
+// than the ones Default makes, and warns like ValidateCreate.
 func (w *ContentPostWebhook) ValidateUpdate(ctx context.Context,
 	oldObj, newObj *greenlightv1alpha1.ContentPost) (admission.Warnings, error) {
 	before, after := oldObj.Annotations[greenlightv1alpha1.AnnotationCreatedBy], newObj.Annotations[greenlightv1alpha1.AnnotationCreatedBy]
 	if before != after {
 		return nil, denied("annotation %s records who created the post and cannot be set or changed (it is %q): remove it from your manifest",
 			greenlightv1alpha1.AnnotationCreatedBy, before)
+	}
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if editors, ok := expectedEditors(oldObj, newObj, req.UserInfo.Username); ok &&
+		newObj.Annotations[greenlightv1alpha1.AnnotationEditors] != editors {
+		return nil, denied("annotation %s records who changed the post's spec and cannot be set or changed: remove it from your manifest",
+			greenlightv1alpha1.AnnotationEditors)
 	}
 	return w.warnings(ctx, newObj), nil
 }

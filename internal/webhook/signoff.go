@@ -12,12 +12,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/review"
 	"github.com/greenlight-operator/greenlight/internal/revision"
 )
 
@@ -32,11 +34,14 @@ type SignOffWebhook struct {
 	reader      client.Reader
 	compiler    *policy.Compiler
 	adminGroups []string
+	// clock is the controller's clock: a deadline passes for admission when it passes for the
+	// reconciler.
+	clock clock.PassiveClock
 }
 
 // NewSignOffWebhook returns the SignOff webhook. Members of adminGroups may delete any SignOff.
-func NewSignOffWebhook(reader client.Reader, compiler *policy.Compiler, adminGroups []string) *SignOffWebhook {
-	return &SignOffWebhook{reader: reader, compiler: compiler, adminGroups: adminGroups}
+func NewSignOffWebhook(reader client.Reader, compiler *policy.Compiler, adminGroups []string, clk clock.PassiveClock) *SignOffWebhook {
+	return &SignOffWebhook{reader: reader, compiler: compiler, adminGroups: adminGroups, clock: clk}
 }
 
 // SetupWithManager registers the mutating and validating webhooks.
@@ -49,9 +54,10 @@ func (w *SignOffWebhook) SetupWithManager(mgr ctrl.Manager) error {
 
 // +kubebuilder:rbac:groups=core,resources=namespaces,verbs=get
 
-// Default fills spec.reviewer from the authenticated user when it is empty, and spec.revision
-// with the department's current covered digest when it is empty. It never overwrites a value,
-// so that validation sees, and denies, a forged one.
+// Default fills spec.reviewer from the authenticated user when it is empty, and, for a post that
+// can take the sign-off, spec.revision with the department's current covered digest, spec.approver
+// with the approvers entry the user holds, and the labels binding it to the post's and the
+// policy's UIDs. It never overwrites a value, so that validation sees, and denies, a forged one.
 func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.SignOff) error {
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
@@ -65,8 +71,12 @@ func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.Sign
 	if err != nil || denial != "" {
 		return nil
 	}
+	d := target.department
 	if s.Spec.Revision == "" {
-		s.Spec.Revision = target.covered
+		s.Spec.Revision = revision.Covered(&target.post.Spec, d.Covers)
+	}
+	if s.Spec.Approver == "" {
+		s.Spec.Approver = review.ApproverEntry(d.Approvers, req.UserInfo.Username, req.UserInfo.Groups)
 	}
 	// Bind the sign-off to this post and this policy's department, not to a later post of the
 	// same name or another policy's department of the same name.
@@ -77,13 +87,14 @@ func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.Sign
 		s.Labels[greenlightv1alpha1.LabelPostUID] = string(target.post.UID)
 	}
 	if _, set := s.Labels[greenlightv1alpha1.LabelPolicyUID]; !set {
-		s.Labels[greenlightv1alpha1.LabelPolicyUID] = target.department.PolicyUID
+		s.Labels[greenlightv1alpha1.LabelPolicyUID] = d.PolicyUID
 	}
 	return nil
 }
 
-// ValidateCreate denies a SignOff unless its user may sign off for the department, on the
-// post's current content, now.
+// ValidateCreate denies a SignOff unless its user may sign off for the department and it would
+// count now: the identity checks need the request's user and live here; every other rule is the
+// review package's, the same the controller counts with.
 func (w *SignOffWebhook) ValidateCreate(ctx context.Context, s *greenlightv1alpha1.SignOff) (admission.Warnings, error) {
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
@@ -94,7 +105,6 @@ func (w *SignOffWebhook) ValidateCreate(ctx context.Context, s *greenlightv1alph
 		return nil, denied("spec.reviewer is %q but you are %q: leave spec.reviewer empty and Greenlight records you as the reviewer",
 			s.Spec.Reviewer, user)
 	}
-
 	// A finalizer or owner reference would let a reviewer block the deletion of the post or the
 	// namespace: Greenlight manages sign-offs without either.
 	if len(s.Finalizers) > 0 || len(s.OwnerReferences) > 0 {
@@ -108,37 +118,23 @@ func (w *SignOffWebhook) ValidateCreate(ctx context.Context, s *greenlightv1alph
 		return nil, denied("%s", denial)
 	}
 	d := target.department
-	if !slices.Contains(d.Approvers.Users, user) && !slices.ContainsFunc(req.UserInfo.Groups, func(g string) bool {
-		return slices.Contains(d.Approvers.Groups, g)
-	}) {
+	if review.ApproverEntry(d.Approvers, user, req.UserInfo.Groups) == "" {
 		return nil, denied("%s is not an approver of department %s (policy %s allows %s)%s", user, d.Name, d.Policy,
-			describeApprovers(d.Approvers), contactHint(d))
+			review.DescribeApprovers(d.Approvers), contactHint(d))
 	}
-	if !d.AllowSelfApproval {
-		switch user {
-		case target.post.Spec.Author:
-			return nil, denied("you cannot sign off on ContentPost %s because you are its author (spec.author); "+
-				"policy %s does not allow self-approval", target.post.Name, d.Policy)
-		case target.post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]:
-			return nil, denied("you cannot sign off on ContentPost %s because you created it; policy %s does not allow self-approval",
-				target.post.Name, d.Policy)
-		}
+	if s.Spec.Approver != "" && !review.Holds(s.Spec.Approver, user, req.UserInfo.Groups) {
+		return nil, denied("spec.approver is %q, an entry you (%s) do not hold: leave spec.approver empty and Greenlight records "+
+			"the entry that admits you", s.Spec.Approver, user)
 	}
-	if s.Spec.Revision != target.covered {
-		return nil, denied("ContentPost %s changed since you reviewed it: department %s now reviews revision %s, but your sign-off is for %s; "+
-			"look at the post again and sign off on its current revision", target.post.Name, d.Name, target.covered, s.Spec.Revision)
+	if waiting, ok := target.review.NotStarted[d.Name]; ok {
+		return nil, denied("department %s reviews in stage %s, which has not started: stage %s must be approved first", d.Name, d.Stage, waiting)
 	}
-	if uid := s.Labels[greenlightv1alpha1.LabelPolicyUID]; uid != target.department.PolicyUID {
-		return nil, denied("label %s is %q but department %s belongs to ApprovalPolicy %s (UID %s): leave the label out and Greenlight sets it",
-			greenlightv1alpha1.LabelPolicyUID, uid, target.department.Name, target.department.Policy, target.department.PolicyUID)
+	if other := review.OtherVoice(target.signOffs, s); other != "" {
+		return nil, denied("you already signed off for department %s on this revision of ContentPost %s (SignOff %s); one reviewer "+
+			"has one voice: to change your decision, withdraw (delete) SignOff %s and create a new one", d.Name, target.post.Name, other, other)
 	}
-	if uid := s.Labels[greenlightv1alpha1.LabelPostUID]; uid != string(target.post.UID) {
-		return nil, denied("label %s is %q but ContentPost %s has UID %s: leave the label out and Greenlight sets it",
-			greenlightv1alpha1.LabelPostUID, uid, target.post.Name, target.post.UID)
-	}
-	if waiting := target.unfinishedStage; waiting != "" {
-		return nil, denied("department %s reviews in stage %s, which has not started: stage %s must be approved first",
-			d.Name, d.Stage, waiting)
+	if verdict := target.review.Verdicts[s.Name]; !verdict.Counted {
+		return nil, denied("%s", verdict.Message)
 	}
 	return nil, nil
 }
@@ -183,14 +179,17 @@ var garbageCollectors = []string{"system:serviceaccount:kube-system:generic-garb
 type reviewTarget struct {
 	post       *greenlightv1alpha1.ContentPost
 	department policy.Department
-	// covered is the department's current covered digest.
-	covered string
-	// unfinishedStage names the earlier stage that has not been approved, if any.
-	unfinishedStage string
+	// signOffs are the post's other SignOffs.
+	signOffs []greenlightv1alpha1.SignOff
+	// review is the post's review computed with the new SignOff among its sign-offs, exactly as
+	// the controller will compute it.
+	review review.Result
 }
 
-// target resolves the post and department a SignOff names. A non-empty denial says why the post
-// cannot take this sign-off now; err is a failure to read the API.
+// target resolves the post and department a SignOff names, and computes the post's review with
+// the SignOff in it, from the post, policies and sign-offs as they are now (never from the
+// post's stored phase or department states). A non-empty denial says why the post cannot take
+// this sign-off; err is a failure to read the API.
 func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignOff) (*reviewTarget, string, error) {
 	post := &greenlightv1alpha1.ContentPost{}
 	if err := w.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.Post}, post); err != nil {
@@ -225,50 +224,18 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 		return nil, fmt.Sprintf("ContentPost %s does not need department %s: its policies (%s) define %s",
 			post.Name, s.Spec.Department, strings.Join(requirements.Policies, ", "), strings.Join(names, ", ")), nil
 	}
-	d := requirements.Departments[i]
-	if d.When != nil {
-		if required, err := policy.Eval(d.When, post); err == nil && !required {
-			return nil, fmt.Sprintf("ContentPost %s does not need department %s now: the department's when expression is false for it",
-				post.Name, d.Name), nil
-		}
+	var signOffs greenlightv1alpha1.SignOffList
+	if err := w.reader.List(ctx, &signOffs, client.InNamespace(s.Namespace)); err != nil {
+		return nil, "", err
 	}
-	covered := revision.Covered(&post.Spec, d.Covers)
-	if st := post.Status.Department(d.Name); st != nil && st.State == greenlightv1alpha1.DepartmentExpired && st.Revision == covered {
-		return nil, fmt.Sprintf("department %s missed its deadline for ContentPost %s, so it can no longer be approved: "+
-			"a new revision of the fields it covers, or a later publishAt, reopens review", d.Name, post.Name), nil
+	mine := slices.DeleteFunc(signOffs.Items, func(o greenlightv1alpha1.SignOff) bool { return o.Spec.Post != post.Name })
+	candidate := *s.DeepCopy()
+	if candidate.Name == "" {
+		candidate.Name = "(new)" // generateName: the name is chosen after admission
 	}
-	return &reviewTarget{
-		post:            post,
-		department:      d,
-		covered:         covered,
-		unfinishedStage: unfinishedStage(post, requirements, d),
-	}, "", nil
-}
-
-// unfinishedStage names the first earlier stage of d's policy that the post's status does not
-// show as approved, or "" when d's stage has started.
-func unfinishedStage(post *greenlightv1alpha1.ContentPost, requirements *policy.Requirements, d policy.Department) string {
-	for _, earlier := range requirements.Departments {
-		if earlier.Policy != d.Policy || earlier.StageIndex >= d.StageIndex {
-			continue
-		}
-		st := post.Status.Department(earlier.Name)
-		if st == nil || (st.State != greenlightv1alpha1.DepartmentApproved && st.State != greenlightv1alpha1.DepartmentNotRequired) {
-			return fmt.Sprintf("%s (waiting on %s)", earlier.Stage, earlier.Name)
-		}
-	}
-	return ""
-}
-
-func describeApprovers(a greenlightv1alpha1.Approvers) string {
-	var parts []string
-	if len(a.Users) > 0 {
-		parts = append(parts, "users "+strings.Join(a.Users, ", "))
-	}
-	if len(a.Groups) > 0 {
-		parts = append(parts, "groups "+strings.Join(a.Groups, ", "))
-	}
-	return strings.Join(parts, " and ")
+	result := review.Evaluate(post, review.Inputs{Now: w.clock.Now(), Requirements: requirements, SignOffs: append(slices.Clone(mine), candidate)})
+	result.Verdicts[s.Name] = result.Verdicts[candidate.Name]
+	return &reviewTarget{post: post, department: requirements.Departments[i], signOffs: mine, review: result}, "", nil
 }
 
 func contactHint(d policy.Department) string {
