@@ -48,6 +48,15 @@ type CheckInput struct {
 	// Deadline is the department's deadline when missing it expires the department
 	// (onMissed: Expire); nil otherwise.
 	Deadline *metav1.Time
+
+	// editors caches the post's editors record for a whole evaluation; nil reads it each time.
+	editors *editorRecord
+}
+
+// editorRecord is the post's greenlight.dev/editors annotation, read once.
+type editorRecord struct {
+	users []string
+	err   error
 }
 
 // Check is one rule a SignOff must pass to count. When it fails it returns the reason (the
@@ -150,7 +159,7 @@ func NotSelfApproval(in CheckInput) (string, string, bool) {
 	if s.Spec.Decision != greenlightv1alpha1.DecisionApprove || d.AllowSelfApproval {
 		return "", "", false
 	}
-	if role := authorship(in.Post, s.Spec.Reviewer); role != "" {
+	if role := authorship(in.Post, in.editorsOf(), s.Spec.Reviewer); role != "" {
 		return ReasonSelfApproval, fmt.Sprintf("%s cannot approve ContentPost %s because they %s; policy %s does not allow "+
 			"self-approval (spec.allowSelfApproval), so someone else in department %s must approve it",
 			s.Spec.Reviewer, in.Post.Name, role, d.Policy, d.Name), true
@@ -170,20 +179,28 @@ func InTime(in CheckInput) (string, string, bool) {
 		in.Department.Name, in.Post.Name, in.Deadline.UTC().Format(time.RFC3339), in.CreatedAt.UTC().Format(time.RFC3339)), true
 }
 
+// editorsOf returns the post's editors record, read once per evaluation.
+func (in CheckInput) editorsOf() editorRecord {
+	if in.editors != nil {
+		return *in.editors
+	}
+	users, err := Editors(in.Post)
+	return editorRecord{users: users, err: err}
+}
+
 // authorship says how user wrote the post ("are its author (spec.author)", ...), or "" when
 // they did not. An editors annotation that cannot be read counts everyone as an editor.
-func authorship(post *greenlightv1alpha1.ContentPost, user string) string {
+func authorship(post *greenlightv1alpha1.ContentPost, editors editorRecord, user string) string {
 	switch {
 	case user == post.Spec.Author:
 		return "are its author (spec.author)"
 	case user == post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]:
 		return "created it (" + greenlightv1alpha1.AnnotationCreatedBy + ")"
 	}
-	editors, err := Editors(post)
 	switch {
-	case err != nil:
+	case editors.err != nil:
 		return "may have edited it (annotation " + greenlightv1alpha1.AnnotationEditors + " cannot be read)"
-	case slices.Contains(editors, user):
+	case slices.Contains(editors.users, user):
 		return "edited its spec (" + greenlightv1alpha1.AnnotationEditors + ")"
 	}
 	return ""

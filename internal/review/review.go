@@ -69,10 +69,12 @@ func Evaluate(post *greenlightv1alpha1.ContentPost, in Inputs) Result {
 		}
 	}
 
+	editors := &editorRecord{}
+	editors.users, editors.err = Editors(post)
 	departments := make([]greenlightv1alpha1.DepartmentStatus, 0, len(req.Departments))
 	for i, d := range req.Departments {
 		departments = append(departments, evaluateDepartment(post, in, d, unfinishedStage(req.Departments[:i], departments, d),
-			byDepartment[d.Name], &res))
+			byDepartment[d.Name], editors, &res))
 	}
 	if post.Spec.Draft {
 		for _, s := range in.SignOffs {
@@ -97,7 +99,7 @@ func Evaluate(post *greenlightv1alpha1.ContentPost, in Inputs) Result {
 // notStarted names the earlier stage that must be approved first ("" when the department's
 // stage has started).
 func evaluateDepartment(post *greenlightv1alpha1.ContentPost, in Inputs, d policy.Department, notStarted string,
-	signOffs []greenlightv1alpha1.SignOff, res *Result) greenlightv1alpha1.DepartmentStatus {
+	signOffs []greenlightv1alpha1.SignOff, editors *editorRecord, res *Result) greenlightv1alpha1.DepartmentStatus {
 	covered := revision.Covered(&post.Spec, d.Covers)
 	st := greenlightv1alpha1.DepartmentStatus{
 		Name: d.Name, Stage: d.Stage, Revision: covered, MinApprovals: max(d.MinApprovals, 1), Message: d.RequiredMessage,
@@ -116,7 +118,7 @@ func evaluateDepartment(post *greenlightv1alpha1.ContentPost, in Inputs, d polic
 
 	prev := post.Status.Department(d.Name)
 	st.RequestedAt = requestedAt(prev, covered, notStarted == "" && !post.Spec.Draft, in.Now)
-	check := CheckInput{Post: post, Department: d, Covered: covered}
+	check := CheckInput{Post: post, Department: d, Covered: covered, editors: editors}
 	if onMissed(d) == greenlightv1alpha1.MissedDeadlineExpire {
 		check.Deadline = departmentDeadline(d, st.RequestedAt, post)
 	}
@@ -177,9 +179,12 @@ type departmentDecision struct {
 // everything, then a RequestChanges; else the department is approved once minApprovals distinct
 // reviewers approved.
 func decide(check CheckInput, signOffs []greenlightv1alpha1.SignOff, now time.Time, verdicts map[string]Verdict) departmentDecision {
-	signOffs = slices.Clone(signOffs)
-	slices.SortFunc(signOffs, func(a, b greenlightv1alpha1.SignOff) int {
-		if c := createdAt(&a, now).Compare(createdAt(&b, now)); c != 0 {
+	sorted := make([]*greenlightv1alpha1.SignOff, len(signOffs))
+	for i := range signOffs {
+		sorted[i] = &signOffs[i]
+	}
+	slices.SortFunc(sorted, func(a, b *greenlightv1alpha1.SignOff) int {
+		if c := createdAt(a, now).Compare(createdAt(b, now)); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Name, b.Name)
@@ -187,8 +192,7 @@ func decide(check CheckInput, signOffs []greenlightv1alpha1.SignOff, now time.Ti
 	d := check.Department
 	voices := map[string]*greenlightv1alpha1.SignOff{}
 	var passed []*greenlightv1alpha1.SignOff
-	for i := range signOffs {
-		s := &signOffs[i]
+	for _, s := range sorted {
 		check.SignOff, check.CreatedAt = s, createdAt(s, now)
 		if reason, message, failed := Run(check); failed {
 			verdicts[s.Name] = Verdict{Reason: reason, Message: message}
