@@ -229,3 +229,76 @@ func TestValidate(t *testing.T) {
 	g.Expect(problems).To(HaveLen(1))
 	g.Expect(problems[0]).To(And(ContainSubstring("spec.stages[1].departments[0].when (department legal) does not compile"), ContainSubstring("<input>:1:")))
 }
+
+// TestRequirementsRatchet covers findings 1 and 2: once a submitted post matched a policy and a
+// department was required, no edit of the post's labels, annotations or spec releases it; only
+// a new generation of the policy re-evaluates.
+func TestRequirementsRatchet(t *testing.T) {
+	regulated := withWhen(newPolicy("base", nil, stage("brand", "marketing", "legal")), "legal", `"regulated" in post.metadata.labels`)
+	regulated.UID, regulated.Generation = "base-uid", 3
+	strict := newPolicy("strict", map[string]string{"regulated": "true"}, stage("compliance", "counsel"))
+	strict.UID, strict.Generation = "strict-uid", 1
+	policies := []greenlightv1alpha1.ApprovalPolicy{regulated, strict}
+
+	type expect struct {
+		policies []string
+		required []string // departments required, in order
+	}
+	cases := []struct {
+		name   string
+		submit bool // evaluate once submitted with the label before the edit
+		edit   func(*greenlightv1alpha1.ContentPost, []greenlightv1alpha1.ApprovalPolicy)
+		want   expect
+	}{
+		{"with the label, everything applies", false, func(*greenlightv1alpha1.ContentPost, []greenlightv1alpha1.ApprovalPolicy) {},
+			expect{[]string{"base", "strict"}, []string{"marketing", "legal", "counsel"}}},
+		{"a draft that loses the label was never submitted: nothing held", false, func(p *greenlightv1alpha1.ContentPost, _ []greenlightv1alpha1.ApprovalPolicy) {
+			p.Spec.Draft = true
+			p.Labels = nil
+		}, expect{[]string{"base"}, []string{"marketing"}}},
+		{"a submitted post that loses the label keeps both", true, func(p *greenlightv1alpha1.ContentPost, _ []greenlightv1alpha1.ApprovalPolicy) {
+			p.Labels = nil
+		}, expect{[]string{"base", "strict"}, []string{"marketing", "legal", "counsel"}}},
+		{"and keeps them when set back to draft", true, func(p *greenlightv1alpha1.ContentPost, _ []greenlightv1alpha1.ApprovalPolicy) {
+			p.Labels, p.Spec.Draft = nil, true
+		}, expect{[]string{"base", "strict"}, []string{"marketing", "legal", "counsel"}}},
+		{"a new policy generation re-evaluates", true, func(p *greenlightv1alpha1.ContentPost, ps []greenlightv1alpha1.ApprovalPolicy) {
+			p.Labels = nil
+			ps[0].Generation++
+			ps[1].Generation++
+		}, expect{[]string{"base"}, []string{"marketing"}}},
+		{"a policy deleted and created again is a new policy", true, func(p *greenlightv1alpha1.ContentPost, ps []greenlightv1alpha1.ApprovalPolicy) {
+			p.Labels = nil
+			ps[1].UID = "strict-uid-2"
+		}, expect{[]string{"base"}, []string{"marketing", "legal"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			ps := []greenlightv1alpha1.ApprovalPolicy{*policies[0].DeepCopy(), *policies[1].DeepCopy()}
+			post := newPost(map[string]string{"regulated": "true"}, "mastodon")
+			if tc.submit {
+				req, blocked := Resolve(post, ps, compiler(g))
+				g.Expect(blocked).To(BeNil())
+				post.Status.AppliedPolicies = req.Applied
+			}
+			tc.edit(post, ps)
+			req, blocked := Resolve(post, ps, compiler(g))
+			g.Expect(blocked).To(BeNil())
+			g.Expect(req.Policies).To(Equal(tc.want.policies))
+			var required []string
+			for _, d := range req.Departments {
+				if d.Required {
+					required = append(required, d.Name)
+				}
+			}
+			g.Expect(required).To(Equal(tc.want.required))
+		})
+	}
+}
+
+func compiler(g Gomega) *Compiler {
+	c, err := NewCompiler()
+	g.Expect(err).NotTo(HaveOccurred())
+	return c
+}
