@@ -143,3 +143,23 @@ func TestALaterPublishAtReopensAnExpiredPost(t *testing.T) {
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostInReview))
 	g.Expect(departmentOf(post, "legal").Revision).To(Equal(revision.Covered(&post.Spec, req.Departments[0].Covers)))
 }
+
+// Finding 8: setting an expired post back to draft, and submitting it again, cleared Expired
+// with a fresh review window.
+func TestAnExpiredPostSetToDraftStaysExpired(t *testing.T) {
+	g := NewWithT(t)
+	post := newPost("launch").obj()
+	req := legalWithDeadlines("")
+	reviewAt(post, req, statusNow)
+	reviewAt(post, req, statusNow.Add(48*time.Hour))
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired))
+
+	post.Spec.Draft = true
+	reviewAt(post, req, statusNow.Add(49*time.Hour))
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired), "an expired post set to draft stays Expired")
+	g.Expect(states(post)).To(Equal([]string{"legal=Expired"}))
+
+	post.Spec.Draft = false
+	reviewAt(post, req, statusNow.Add(50*time.Hour), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 50 * 60})
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired), "and submitting it again neither reopens review nor counts late approvals")
+}

@@ -86,6 +86,13 @@ func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
 	g.Expect(stalled.Message).To(ContainSubstring("not published by 2026-11-23T08:00:00Z (publishAt 2026-11-23T07:00:00Z plus maxLateness 1h0m0s)"))
 	g.Expect(condition(post, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionTrue), "the approval stands")
 
+	// Finding 12: Approved was set False and then True in one computation, so its
+	// lastTransitionTime, and the status, changed on every reconcile. A later reconcile with
+	// nothing new computes the same status, and so writes nothing.
+	settled := *post.Status.DeepCopy()
+	reviewAt(post, req, statusNow.Add(time.Hour), decisions...)
+	g.Expect(post.Status).To(Equal(settled))
+
 	// In time, the post waits; it wakes up at publishAt, when publishing is due, and again when
 	// its slot ends.
 	post = newPost("launch").obj()

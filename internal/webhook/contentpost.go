@@ -43,8 +43,8 @@ func (w *ContentPostWebhook) SetupWithManager(mgr ctrl.Manager) error {
 // authenticated user and drops any greenlight.dev/editors the request carried. On update it puts
 // created-by back when a request drops it (as a server-side apply of a manifest that never had it
 // does), and sets greenlight.dev/editors to the users recorded before plus the requesting user
-// when the request changes the spec. Whatever the request said about either annotation is
-// replaced; validation denies what would still differ.
+// when the request changes the spec, unless the request changes the record itself, which
+// validation then denies.
 func (w *ContentPostWebhook) Default(ctx context.Context, post *greenlightv1alpha1.ContentPost) error {
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
@@ -62,6 +62,10 @@ func (w *ContentPostWebhook) Default(ctx context.Context, post *greenlightv1alph
 	createdBy, had := old.Annotations[greenlightv1alpha1.AnnotationCreatedBy]
 	if _, has := post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]; had && !has {
 		setAnnotation(post, greenlightv1alpha1.AnnotationCreatedBy, createdBy)
+	}
+	given, present := post.Annotations[greenlightv1alpha1.AnnotationEditors]
+	if recorded, had := old.Annotations[greenlightv1alpha1.AnnotationEditors]; present && (!had || given != recorded) {
+		return nil // a changed record: validation denies it
 	}
 	editors, ok := expectedEditors(old, post, req.UserInfo.Username)
 	switch {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -233,7 +234,14 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 	if candidate.Name == "" {
 		candidate.Name = "(new)" // generateName: the name is chosen after admission
 	}
-	result := review.Evaluate(post, review.Inputs{Now: w.clock.Now(), Requirements: requirements, SignOffs: append(slices.Clone(mine), candidate)})
+	// The sign-off is made now: by the API server's creationTimestamp (set before validating
+	// admission) or by the reconcilers' clock, whichever is later, so a deadline that passed for
+	// either has passed.
+	now := w.clock.Now()
+	if candidate.CreationTimestamp.Before(&metav1.Time{Time: now}) {
+		candidate.CreationTimestamp = metav1.NewTime(now)
+	}
+	result := review.Evaluate(post, review.Inputs{Now: now, Requirements: requirements, SignOffs: append(slices.Clone(mine), candidate)})
 	result.Verdicts[s.Name] = result.Verdicts[candidate.Name]
 	return &reviewTarget{post: post, department: requirements.Departments[i], signOffs: mine, review: result}, "", nil
 }

@@ -15,8 +15,10 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -45,6 +47,8 @@ var people = map[string][]string{
 	"dana":    {"authors", "marketing"}, // an author who is also in marketing
 	"erin":    {"authors", "marketing"},
 	"mallory": {"interns"},
+	"pat":     {"platform"}, // a policy admin
+	"vic":     {"auditors"}, // a viewer
 	"root":    {DefaultAdminGroup},
 	// Kubernetes' garbage collector, which deletes dependents as this user.
 	"system:serviceaccount:kube-system:generic-garbage-collector": nil,
@@ -224,6 +228,8 @@ func newNamespace(t *testing.T) string {
 	}
 	bind("authors", "greenlight-author", group("authors"))
 	bind("reviewers", "greenlight-reviewer", group("marketing"), group("public-relations"), group("legal"), group("interns"))
+	bind("policy-admins", "greenlight-policy-admin", group("platform"))
+	bind("viewers", "greenlight-viewer", group("auditors"))
 	return ns.Name
 }
 
@@ -438,7 +444,7 @@ func TestAnExpiredDepartmentTakesNoMoreSignOffs(t *testing.T) {
 	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentExpired)
 
 	expectDenied(g, clients["alice"].Create(ctx, approval(ns, "launch", "marketing")),
-		"department marketing missed its deadline for ContentPost launch")
+		"department marketing's deadline for ContentPost launch was")
 }
 
 func TestAPostEditedBetweenLookAndSignOff(t *testing.T) {
@@ -618,4 +624,109 @@ func httpNotifications() notify.Options {
 	opts := notify.DefaultOptions
 	opts.AllowHTTP = true
 	return opts
+}
+
+// Finding 6: a reviewer who can edit posts rewrote someone else's post, then approved it.
+func TestAnEditorCannotApproveWhatTheyWrote(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	// erin (an author, and in marketing) rewrites dana's body; a label edit by alice is not content.
+	edited, err := updatePost("erin", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Spec.Body = "Buy now, 90% off!" })
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(edited.Annotations).To(HaveKeyWithValue(greenlightv1alpha1.AnnotationEditors, `["erin"]`))
+	relabelled, err := updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Labels = map[string]string{"tick": "1"} })
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(relabelled.Annotations).To(HaveKeyWithValue(greenlightv1alpha1.AnnotationEditors, `["erin"]`), "labels are not content")
+
+	// Nobody can forge or clear the record.
+	_, err = updatePost("erin", ns, "launch", func(p *greenlightv1alpha1.ContentPost) {
+		p.Annotations[greenlightv1alpha1.AnnotationEditors] = `[]`
+	})
+	expectDenied(g, err, "annotation greenlight.dev/editors")
+	stillEdited, err := updatePost("erin", ns, "launch", func(p *greenlightv1alpha1.ContentPost) {
+		delete(p.Annotations, greenlightv1alpha1.AnnotationEditors)
+	})
+	g.Expect(err).NotTo(HaveOccurred(), "a manifest without the annotation (server-side apply) keeps it")
+	g.Expect(stillEdited.Annotations).To(HaveKeyWithValue(greenlightv1alpha1.AnnotationEditors, `["erin"]`))
+
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	expectDenied(g, clients["erin"].Create(ctx, approval(ns, "launch", "marketing")),
+		"erin cannot approve ContentPost launch because they edited its spec (greenlight.dev/editors)")
+	g.Expect(clients["alice"].Create(ctx, approval(ns, "launch", "marketing"))).To(Succeed(), "someone who did not write it may")
+}
+
+// Finding 7: after a deadline passed, and before the controller wrote Expired, an approval
+// passed admission and counted.
+func TestALateApprovalIsDeniedBeforeTheControllerNoticesTheDeadline(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := samplePolicy(ns)
+	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
+	g.Expect(admin.Create(ctx, p)).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	pending := waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	deadline := pending.Status.Departments[0].Deadline.Time
+
+	// The deadline passes; nothing wakes the controller yet, so the stored status still says Pending.
+	testClock.SetTime(deadline)
+	g.Expect(getPost(g, ns, "launch").Status.Departments[0].State).To(Equal(greenlightv1alpha1.DepartmentPending))
+	expectDenied(g, clients["alice"].Create(ctx, approval(ns, "launch", "marketing")),
+		"department marketing's deadline for ContentPost launch was "+deadline.UTC().Format(time.RFC3339))
+}
+
+func TestOneVoicePerReviewer(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	first := approval(ns, "launch", "marketing")
+	g.Expect(clients["alice"].Create(ctx, first)).To(Succeed())
+	changed := approval(ns, "launch", "marketing")
+	changed.Spec.Decision, changed.Spec.Comment = greenlightv1alpha1.DecisionReject, "On second thought, no."
+	expectDenied(g, clients["alice"].Create(ctx, changed),
+		"you already signed off for department marketing on this revision of ContentPost launch (SignOff "+first.Name+")")
+
+	// To change her decision, alice withdraws hers and signs off again.
+	g.Expect(clients["alice"].Delete(ctx, first)).To(Succeed())
+	g.Eventually(func() error { return clients["alice"].Create(ctx, changed.DeepCopy()) }, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentRejected)
+}
+
+func getPost(g Gomega, ns, name string) *greenlightv1alpha1.ContentPost {
+	post := &greenlightv1alpha1.ContentPost{}
+	g.Expect(admin.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, post)).To(Succeed())
+	return post
+}
+
+// Status is Greenlight's memory (what a submitted post requires, what expired, which reminders
+// went out): no role for people may write any of it.
+func TestNoPeopleRoleCanWriteStatus(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	s := approval(ns, "launch", "marketing")
+	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
+
+	objects := []client.Object{&greenlightv1alpha1.ContentPost{}, &greenlightv1alpha1.ApprovalPolicy{}, &greenlightv1alpha1.SignOff{}}
+	keys := []client.ObjectKey{{Namespace: ns, Name: "launch"}, {Namespace: ns, Name: "acme"}, client.ObjectKeyFromObject(s)}
+	for _, person := range []string{"dana", "alice", "carol", "pat", "vic", "mallory"} {
+		for i, obj := range objects {
+			g.Expect(admin.Get(ctx, keys[i], obj)).To(Succeed())
+			patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"observedGeneration":99}}`))
+			err := clients[person].Status().Patch(ctx, obj, patch)
+			g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%s writing the status of %T: %v", person, obj, err)
+		}
+	}
 }
