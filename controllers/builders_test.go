@@ -43,6 +43,7 @@ func newPolicy(name string) *policyBuilder {
 }
 
 func (b *policyBuilder) in(namespace string) *policyBuilder { b.policy.Namespace = namespace; return b }
+
 // selecting sets the selector's matchLabels; nil selects every post.
 func (b *policyBuilder) selecting(l map[string]string) *policyBuilder {
 	b.policy.Spec.Selector = nil

@@ -46,4 +46,3 @@ func TestDepartmentDeadline(t *testing.T) {
 		})
 	}
 }
-
