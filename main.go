@@ -71,6 +71,8 @@ type options struct {
 	certSecret           string
 	webhookService       string
 	webhookConfigPrefix  string
+	// allowHTTPNotifications lets notifications go to http:// endpoints, not only https://.
+	allowHTTPNotifications bool
 }
 
 // stringList is a repeatable, comma-separated flag.
@@ -114,6 +116,8 @@ func main() {
 	flag.StringVar(&opts.metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
 	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
+	flag.BoolVar(&opts.allowHTTPNotifications, "allow-http-notifications", false,
+		"Also send notifications to http:// endpoint URLs (only https:// otherwise), for local development and tests.")
 	zapOpts := zap.Options{Development: true}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -194,7 +198,9 @@ func run(opts options) error {
 	// The core/v1 recorder keeps each transition's message; the events.k8s.io one folds distinct
 	// transitions into one series (see controllers.EventRecorder).
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: deliberate, see above
-	err = controllers.SetupWithManager(context.Background(), mgr, compiler, recorder, clock.RealClock{}, notify.DefaultOptions)
+	notifyOptions := notify.DefaultOptions
+	notifyOptions.AllowHTTP = opts.allowHTTPNotifications
+	err = controllers.SetupWithManager(context.Background(), mgr, compiler, recorder, clock.RealClock{}, notifyOptions)
 	if err != nil {
 		return err
 	}
@@ -209,7 +215,7 @@ func run(opts options) error {
 			}
 			webhooksReady = checker
 		} else {
-			if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups); err != nil {
+			if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups, clock.RealClock{}); err != nil {
 				return err
 			}
 			webhooksReady = mgr.GetWebhookServer().StartedChecker()
@@ -266,7 +272,7 @@ func setupWebhooksWhenCertified(mgr ctrl.Manager, compiler *policy.Compiler, opt
 	var registered atomic.Bool
 	go func() {
 		<-certified
-		if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups); err != nil {
+		if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups, clock.RealClock{}); err != nil {
 			setupLog.Error(err, "Failed to register the webhooks")
 			os.Exit(1)
 		}

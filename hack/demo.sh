@@ -142,7 +142,8 @@ up() {
   source "$DEMO_DIR/webhook.env"
   start manager "$DEMO_DIR/manager.log" env KUBECONFIG="$DEMO_DIR/kubeconfig" "$BIN/manager" \
     --health-probe-bind-address="$PROBE_ADDR" --metrics-bind-address="$METRICS_ADDR" --metrics-secure=false \
-    --webhook-host="$WEBHOOK_HOST" --webhook-port="$WEBHOOK_PORT" --webhook-cert-path="$WEBHOOK_CERT_DIR"
+    --webhook-host="$WEBHOOK_HOST" --webhook-port="$WEBHOOK_PORT" --webhook-cert-path="$WEBHOOK_CERT_DIR" \
+    --allow-http-notifications
   if ! wait_for curl -sf "http://$PROBE_ADDR/readyz"; then
     cat "$DEMO_DIR/manager.log" >&2
     exit 1

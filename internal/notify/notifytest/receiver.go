@@ -25,10 +25,21 @@ type Receiver struct {
 	statuses []int
 }
 
-// NewReceiver starts a Receiver that the test stops when it ends.
+// NewReceiver starts a Receiver on http://127.0.0.1 that the test stops when it ends. A notifier
+// sends to it only when its options allow http:// (notify.Options.AllowHTTP).
 func NewReceiver(t testing.TB, statuses ...int) *Receiver {
+	return newReceiver(t, httptest.NewServer, statuses)
+}
+
+// NewTLSReceiver starts a Receiver on https://127.0.0.1, with a certificate that only the
+// transport of its Client trusts, and that the test stops when it ends.
+func NewTLSReceiver(t testing.TB, statuses ...int) *Receiver {
+	return newReceiver(t, httptest.NewTLSServer, statuses)
+}
+
+func newReceiver(t testing.TB, serve func(http.Handler) *httptest.Server, statuses []int) *Receiver {
 	r := &Receiver{statuses: statuses, Headers: map[string]string{}, fallback: http.StatusOK}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Server = serve(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		data, _ := io.ReadAll(req.Body)
 		var body map[string]any
 		_ = json.Unmarshal(data, &body)
