@@ -137,6 +137,9 @@ up() {
   log "Installing the roles for people (greenlight-author, -reviewer, -policy-admin, -viewer)"
   sed -E 's/^  name: (author|reviewer|policy-admin|viewer)$/  name: greenlight-\1/' "$root/config/rbac/people_roles.yaml" | k apply -f -
 
+  log "Installing the admission policies that hold identity even without the webhooks"
+  "$KUSTOMIZE" build "$root/config/admissionpolicy" | k apply -f -
+
   log "Starting the Greenlight manager as a local process (log: $DEMO_DIR/manager.log)"
   # shellcheck source=/dev/null
   source "$DEMO_DIR/webhook.env"
