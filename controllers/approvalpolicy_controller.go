@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -60,7 +61,7 @@ func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	var matched int32
 	for i := range posts.Items {
-		if ok, _ := policy.Matches(p, posts.Items[i].Labels); ok {
+		if appliesTo(p, &posts.Items[i]) {
 			matched++
 		}
 	}
@@ -117,4 +118,15 @@ func (r *ApprovalPolicyReconciler) policiesInNamespace(ctx context.Context, o cl
 		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&policies.Items[i])})
 	}
 	return requests
+}
+
+// appliesTo reports whether the policy applies to the post: it selects the post now, or it
+// selected the submitted post at its current generation (status.appliedPolicies).
+func appliesTo(p *greenlightv1alpha1.ApprovalPolicy, post *greenlightv1alpha1.ContentPost) bool {
+	if ok, _ := policy.Matches(p, post.Labels); ok {
+		return true
+	}
+	return slices.ContainsFunc(post.Status.AppliedPolicies, func(a greenlightv1alpha1.AppliedPolicy) bool {
+		return a.UID == string(p.UID) && a.Generation == p.Generation
+	})
 }

@@ -28,8 +28,6 @@ func legalWithDeadlines(onMissed greenlightv1alpha1.MissedDeadlineAction) *polic
 	}}}
 }
 
-func timePtr(t time.Time) *time.Time { return &t }
-
 // reviewAt runs computeReview at now on the post as the last reconcile left it.
 func reviewAt(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time, decisions ...decision) reviewResult {
 	result := computeReview(post, reviewInputs{now: now, requirements: req, signOffs: signOffsFor(post, req, decisions...)})

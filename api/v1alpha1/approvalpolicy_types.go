@@ -339,7 +339,8 @@ type ApprovalPolicyStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// matchedPosts counts the posts the policy selects.
+	// matchedPosts counts the posts the policy applies to: those it selects, and the submitted
+	// posts it selected at its current generation (see ContentPost status.appliedPolicies).
 	// +optional
 	MatchedPosts int32 `json:"matchedPosts,omitempty"`
 

@@ -123,9 +123,8 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 		remembered[a.UID] = a
 	}
 
-	req := &Requirements{Windows: &windows.Set{}}
-	departmentPolicy := map[string]string{}
-	channelPolicy := map[string]string{}
+	r := resolution{post: post, compiler: compiler, req: &Requirements{Windows: &windows.Set{}},
+		departmentPolicy: map[string]string{}, channelPolicy: map[string]string{}}
 	for i := range sorted {
 		p := &sorted[i]
 		matched, err := Matches(p, post.Labels)
@@ -139,79 +138,114 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 		if !matched && !held {
 			continue
 		}
-		req.Policies = append(req.Policies, p.Name)
-		applied := greenlightv1alpha1.AppliedPolicy{UID: string(p.UID), Name: p.Name, Generation: p.Generation}
-
-		for stageIndex, stage := range p.Spec.Stages {
-			for _, d := range stage.Departments {
-				if other, dup := departmentPolicy[d.Name]; dup {
-					return nil, &Blocked{ReasonPolicyConflict, fmt.Sprintf(
-						"ApprovalPolicies %s and %s both define department %s; define it in one policy, or narrow their selectors so only one matches",
-						other, p.Name, d.Name)}
-				}
-				departmentPolicy[d.Name] = p.Name
-				dept := Department{Department: d, Policy: p.Name, PolicyUID: string(p.UID), Stage: stage.Name, StageIndex: stageIndex,
-					AllowSelfApproval: p.Spec.AllowSelfApproval, ReviewWindow: stage.ReviewWindow, Deadlines: p.Spec.Deadlines}
-				if d.When != "" {
-					program, err := compiler.Compile(d.When)
-					if err != nil {
-						return nil, &Blocked{ReasonInvalidPolicy, fmt.Sprintf(
-							"ApprovalPolicy %s: department %s has a when expression that does not compile: %v", p.Name, d.Name, err)}
-					}
-					dept.When = program
-				}
-				dept.Required, dept.RequiredMessage = required(dept, post, held && slices.Contains(memory.Required, d.Name))
-				if held && !matched && dept.Required && dept.RequiredMessage == "" {
-					dept.RequiredMessage = fmt.Sprintf("required by ApprovalPolicy %s, which selected this post when it was submitted: "+
-						"label edits do not release a submitted post from a policy (only a change to the policy does)", p.Name)
-				}
-				if dept.Required {
-					applied.Required = append(applied.Required, d.Name)
-				}
-				req.Departments = append(req.Departments, dept)
-			}
-		}
-		// Requirements ratchet once the post is submitted, and stay through a later draft toggle.
-		if !post.Spec.Draft || len(post.Status.AppliedPolicies) > 0 {
-			req.Applied = append(req.Applied, applied)
-		}
-
-		policyWindows, err := windows.Parse(p.Spec.Windows)
-		if err != nil {
-			return nil, &Blocked{ReasonInvalidPolicy, fmt.Sprintf("ApprovalPolicy %s has invalid windows: %v", p.Name, err)}
-		}
-		req.Windows.Include(policyWindows)
-		if p.Spec.Freeze != nil {
-			req.Freezes = append(req.Freezes, p.Name+": "+p.Spec.Freeze.Reason)
-		}
-		for _, n := range p.Spec.Notifications {
-			req.Notifications = append(req.Notifications, Notification{Policy: p.Name, Notification: n})
-		}
-		if p.Spec.Publishing == nil {
-			continue
-		}
-		if m := p.Spec.Publishing.MaxLateness; m != nil && (req.MaxLateness == nil || m.Duration < *req.MaxLateness) {
-			req.MaxLateness = &m.Duration
-		}
-		for _, ch := range post.Spec.Channels {
-			if _, ok := p.Spec.Publishing.Channels[ch.Name]; !ok {
-				continue
-			}
-			if other, dup := channelPolicy[ch.Name]; dup {
-				return nil, &Blocked{ReasonPolicyConflict, fmt.Sprintf(
-					"ApprovalPolicies %s and %s both configure publishing to channel %s; keep the channel's jobTemplate in one policy",
-					other, p.Name, ch.Name)}
-			}
-			channelPolicy[ch.Name] = p.Name
+		if blocked := r.add(p, matched, held, memory); blocked != nil {
+			return nil, blocked
 		}
 	}
 
-	if len(req.Policies) == 0 {
+	if len(r.req.Policies) == 0 {
 		return nil, &Blocked{ReasonNoMatchingPolicy, fmt.Sprintf(
 			"no ApprovalPolicy in namespace %s selects this post (labels: %s); add labels that a policy's spec.selector matches, or create a policy",
 			post.Namespace, describeLabels(post.Labels))}
 	}
-	return req, nil
+	return r.req, nil
+}
+
+// resolution gathers the requirements of the policies that apply to one post.
+type resolution struct {
+	post     *greenlightv1alpha1.ContentPost
+	compiler *Compiler
+	req      *Requirements
+	// departmentPolicy and channelPolicy name the policy that defines each department and
+	// configures each of the post's channels so far, to find conflicts.
+	departmentPolicy, channelPolicy map[string]string
+}
+
+// add adds what policy p requires: it selects the post now (matched), or it selected the
+// submitted post at its current generation (held, with memory).
+func (r *resolution) add(p *greenlightv1alpha1.ApprovalPolicy, matched, held bool, memory greenlightv1alpha1.AppliedPolicy) *Blocked {
+	r.req.Policies = append(r.req.Policies, p.Name)
+	applied := greenlightv1alpha1.AppliedPolicy{UID: string(p.UID), Name: p.Name, Generation: p.Generation}
+	for stageIndex, stage := range p.Spec.Stages {
+		for _, d := range stage.Departments {
+			dept, blocked := r.department(p, stageIndex, d, held && slices.Contains(memory.Required, d.Name))
+			if blocked != nil {
+				return blocked
+			}
+			if held && !matched && dept.Required && dept.RequiredMessage == "" {
+				dept.RequiredMessage = fmt.Sprintf("required by ApprovalPolicy %s, which selected this post when it was submitted: "+
+					"label edits do not release a submitted post from a policy (only a change to the policy does)", p.Name)
+			}
+			if dept.Required {
+				applied.Required = append(applied.Required, d.Name)
+			}
+			r.req.Departments = append(r.req.Departments, dept)
+		}
+	}
+	// Requirements ratchet once the post is submitted, and stay through a later draft toggle.
+	if !r.post.Spec.Draft || len(r.post.Status.AppliedPolicies) > 0 {
+		r.req.Applied = append(r.req.Applied, applied)
+	}
+
+	policyWindows, err := windows.Parse(p.Spec.Windows)
+	if err != nil {
+		return &Blocked{ReasonInvalidPolicy, fmt.Sprintf("ApprovalPolicy %s has invalid windows: %v", p.Name, err)}
+	}
+	r.req.Windows.Include(policyWindows)
+	if p.Spec.Freeze != nil {
+		r.req.Freezes = append(r.req.Freezes, p.Name+": "+p.Spec.Freeze.Reason)
+	}
+	for _, n := range p.Spec.Notifications {
+		r.req.Notifications = append(r.req.Notifications, Notification{Policy: p.Name, Notification: n})
+	}
+	return r.addPublishing(p)
+}
+
+// department resolves one department of policy p; wasRequired says the post required it at the
+// policy's current generation.
+func (r *resolution) department(p *greenlightv1alpha1.ApprovalPolicy, stageIndex int, d greenlightv1alpha1.Department,
+	wasRequired bool) (Department, *Blocked) {
+	if other, dup := r.departmentPolicy[d.Name]; dup {
+		return Department{}, &Blocked{ReasonPolicyConflict, fmt.Sprintf(
+			"ApprovalPolicies %s and %s both define department %s; define it in one policy, or narrow their selectors so only one matches",
+			other, p.Name, d.Name)}
+	}
+	r.departmentPolicy[d.Name] = p.Name
+	stage := p.Spec.Stages[stageIndex]
+	dept := Department{Department: d, Policy: p.Name, PolicyUID: string(p.UID), Stage: stage.Name, StageIndex: stageIndex,
+		AllowSelfApproval: p.Spec.AllowSelfApproval, ReviewWindow: stage.ReviewWindow, Deadlines: p.Spec.Deadlines}
+	if d.When != "" {
+		program, err := r.compiler.Compile(d.When)
+		if err != nil {
+			return Department{}, &Blocked{ReasonInvalidPolicy, fmt.Sprintf(
+				"ApprovalPolicy %s: department %s has a when expression that does not compile: %v", p.Name, d.Name, err)}
+		}
+		dept.When = program
+	}
+	dept.Required, dept.RequiredMessage = required(dept, r.post, wasRequired)
+	return dept, nil
+}
+
+// addPublishing adds p's maxLateness and the post's channels it publishes to.
+func (r *resolution) addPublishing(p *greenlightv1alpha1.ApprovalPolicy) *Blocked {
+	if p.Spec.Publishing == nil {
+		return nil
+	}
+	if m := p.Spec.Publishing.MaxLateness; m != nil && (r.req.MaxLateness == nil || m.Duration < *r.req.MaxLateness) {
+		r.req.MaxLateness = &m.Duration
+	}
+	for _, ch := range r.post.Spec.Channels {
+		if _, ok := p.Spec.Publishing.Channels[ch.Name]; !ok {
+			continue
+		}
+		if other, dup := r.channelPolicy[ch.Name]; dup {
+			return &Blocked{ReasonPolicyConflict, fmt.Sprintf(
+				"ApprovalPolicies %s and %s both configure publishing to channel %s; keep the channel's jobTemplate in one policy",
+				other, p.Name, ch.Name)}
+		}
+		r.channelPolicy[ch.Name] = p.Name
+	}
+	return nil
 }
 
 // required evaluates a department's when expression against the post. An expression that fails

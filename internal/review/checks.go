@@ -191,10 +191,10 @@ func (in CheckInput) editorsOf() editorRecord {
 // authorship says how user wrote the post ("are its author (spec.author)", ...), or "" when
 // they did not. An editors annotation that cannot be read counts everyone as an editor.
 func authorship(post *greenlightv1alpha1.ContentPost, editors editorRecord, user string) string {
-	switch {
-	case user == post.Spec.Author:
+	switch user {
+	case post.Spec.Author:
 		return "are its author (spec.author)"
-	case user == post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]:
+	case post.Annotations[greenlightv1alpha1.AnnotationCreatedBy]:
 		return "created it (" + greenlightv1alpha1.AnnotationCreatedBy + ")"
 	}
 	switch {

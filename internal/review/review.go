@@ -211,7 +211,8 @@ func decide(check CheckInput, signOffs []greenlightv1alpha1.SignOff, now time.Ti
 		if voice := voices[s.Spec.Reviewer]; voice != s {
 			verdicts[s.Name] = Verdict{Reason: ReasonDuplicateReviewer, Message: fmt.Sprintf(
 				"%s already has a sign-off for department %s on this revision (SignOff %s, %s); one reviewer has one voice: "+
-					"to change a decision, withdraw (delete) the old sign-off and create a new one", s.Spec.Reviewer, d.Name, voice.Name, voice.Spec.Decision)}
+					"to change a decision, withdraw (delete) the old sign-off and create a new one",
+				s.Spec.Reviewer, d.Name, voice.Name, voice.Spec.Decision)}
 			continue
 		}
 		verdicts[s.Name] = Verdict{Counted: true, Reason: ReasonCounted,

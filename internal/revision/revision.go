@@ -103,7 +103,8 @@ type encoder struct{ h hash.Hash }
 
 func (e encoder) count(n int) {
 	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(n))
+	binary.BigEndian.PutUint64(b[:], uint64(n)) //nolint:gosec // G115: n is a length, never negative
+
 	e.h.Write(b[:])
 }
 
