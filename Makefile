@@ -79,6 +79,19 @@ test: manifests generate fmt vet controlplane gotestsum ## Run unit and envtest 
 	$(GOTESTSUM) --format $(if $(CI),standard-verbose,pkgname) --format-hide-empty-pkg -- \
 		$(GO_TEST_FLAGS) -coverprofile cover.out ./...
 
+# Each fuzz target, as package:Target. Their seed corpora (testdata/fuzz) run as ordinary tests
+# in `make test`; `make fuzz` explores beyond them.
+FUZZ_TARGETS ?= ./internal/revision:FuzzRevision ./internal/windows:FuzzWindows ./internal/policy:FuzzWhen \
+	./internal/webhook/admissionfuzz:FuzzAdmissionDecode
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s); failing inputs land in testdata/fuzz.
+	@for target in $(FUZZ_TARGETS); do \
+		echo "Fuzzing $${target#*:} in $${target%%:*} for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$${target#*:}$$" -fuzztime $(FUZZTIME) "$${target%%:*}" || exit 1; \
+	done
+
 ##@ Build
 
 .PHONY: build
