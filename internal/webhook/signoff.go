@@ -225,8 +225,12 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 		return nil, fmt.Sprintf("ContentPost %s does not need department %s: its policies (%s) define %s",
 			post.Name, s.Spec.Department, strings.Join(requirements.Policies, ", "), strings.Join(names, ", ")), nil
 	}
+	// Only sign-offs bound to this post's UID can count or be the reviewer's other voice, so the
+	// API server selects them by label: admission costs what the post's own sign-offs cost, not
+	// what the namespace holds.
 	var signOffs greenlightv1alpha1.SignOffList
-	if err := w.reader.List(ctx, &signOffs, client.InNamespace(s.Namespace)); err != nil {
+	if err := w.reader.List(ctx, &signOffs, client.InNamespace(s.Namespace),
+		client.MatchingLabels{greenlightv1alpha1.LabelPostUID: string(post.UID)}); err != nil {
 		return nil, "", err
 	}
 	mine := slices.DeleteFunc(signOffs.Items, func(o greenlightv1alpha1.SignOff) bool { return o.Spec.Post != post.Name })
