@@ -489,8 +489,9 @@ func TestRelabellingAPostIntoAnotherPolicyCarriesNoApprovals(t *testing.T) {
 	// applies. blog still applies too (a submitted post never escapes a policy by a label edit),
 	// and two policies defining legal is a conflict: the post is blocked, never approved.
 	update(g, post, func() { post.Labels["brand"] = "acme" })
-	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostBlocked)
+	got = expectPost(g, ns, "launch", greenlightv1alpha1.PostBlocked, "legal=Approved") // departments kept as they were
 	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled).Reason).To(Equal(policy.ReasonPolicyConflict))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
 
 	// A change to blog, by whoever may edit policies, re-evaluates what it selects: the post is
 	// released into acme alone, and blog's legal approval does not carry over.

@@ -65,8 +65,9 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	result := reviewResult{verdicts: map[string]review.Verdict{}}
 
 	if in.blocked != nil {
-		// appliedPolicies is kept: a post blocked for a while still owes what it owed before.
-		status.Policies, status.Departments = nil, nil
+		// appliedPolicies and the departments are kept as they were: a post blocked for a while
+		// still owes what it owed before, and its expiries and review clocks still stand.
+		status.Policies = nil
 		for _, s := range in.signOffs {
 			result.verdicts[s.Name] = review.Verdict{Reason: review.ReasonPostBlocked,
 				Message: fmt.Sprintf("ContentPost %s cannot be reviewed because it is blocked: %s", post.Name, in.blocked.Message)}

@@ -219,14 +219,23 @@ func TestPostEventsAnnounceEachTransitionOnce(t *testing.T) {
 	g.Expect(reasons).To(Equal([]string{EventSignOffCounted, EventSignOffCounted, EventSignOffCounted, EventApproved}))
 }
 
-func TestBlockedPostsListNoDepartments(t *testing.T) {
+// Review found that a spell of being blocked (two policies configuring one channel, by a label
+// edit) wiped the departments, and with them an expiry: the post came back with a fresh review
+// window and a late approval counted.
+func TestABlockedPostKeepsItsDepartments(t *testing.T) {
 	g := NewWithT(t)
 	post := newPost("launch").obj()
-	post.Status.Departments = []greenlightv1alpha1.DepartmentStatus{{Name: "marketing", State: greenlightv1alpha1.DepartmentApproved}}
-	blocked := &policy.Blocked{Reason: policy.ReasonNoMatchingPolicy, Message: "no policy"}
-	result := computeReview(post, reviewInputs{now: statusNow, blocked: blocked})
-	g.Expect(result.status.Phase).To(Equal(greenlightv1alpha1.PostBlocked))
-	g.Expect(result.status.Departments).To(BeEmpty())
-	g.Expect(condition(&greenlightv1alpha1.ContentPost{Status: result.status}, greenlightv1alpha1.ConditionApproved).Status).
-		To(Equal(metav1.ConditionFalse))
+	req := legalWithDeadlines("")
+	reviewAt(post, req, statusNow)
+	reviewAt(post, req, statusNow.Add(48*time.Hour))
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired))
+
+	blocked := &policy.Blocked{Reason: policy.ReasonPolicyConflict, Message: "two policies configure mastodon"}
+	post.Status = computeReview(post, reviewInputs{now: statusNow.Add(49 * time.Hour), blocked: blocked}).status
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostBlocked))
+	g.Expect(states(post)).To(Equal([]string{"legal=Expired"}), "kept as they were")
+	g.Expect(condition(post, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+
+	reviewAt(post, req, statusNow.Add(50*time.Hour), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 50 * 60})
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired), "unblocked, the expiry still stands")
 }

@@ -39,9 +39,14 @@ func applyDeadlines(post *greenlightv1alpha1.ContentPost, requirements []policy.
 		st := &departments[i]
 		prev := post.Status.Department(st.Name)
 		if post.Spec.Draft {
-			if st.State == greenlightv1alpha1.DepartmentExpired { // kept through the draft toggle
+			// Nothing falls due in a draft, but an expiry and a running review clock are kept for
+			// when it is submitted again.
+			switch {
+			case st.State == greenlightv1alpha1.DepartmentExpired:
 				st.Deadline, st.RemindersSent, st.Message = prev.Deadline, prev.RemindersSent, prev.Message
-			} else {
+			case st.RequestedAt != nil && prev != nil:
+				st.Deadline, st.RemindersSent = departmentDeadline(d, st.RequestedAt, post), prev.RemindersSent
+			default:
 				st.Deadline, st.RemindersSent = nil, nil
 			}
 			continue

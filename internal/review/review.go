@@ -118,12 +118,24 @@ func evaluateDepartment(post *greenlightv1alpha1.ContentPost, in Inputs, d polic
 
 	prev := post.Status.Department(d.Name)
 	st.RequestedAt = requestedAt(prev, covered, notStarted == "" && !post.Spec.Draft, in.Now)
+	if post.Spec.Draft && (prev == nil || prev.Revision != covered) {
+		st.RequestedAt = nil // a draft starts no review
+	}
 	check := CheckInput{Post: post, Department: d, Covered: covered, editors: editors}
 	if onMissed(d) == greenlightv1alpha1.MissedDeadlineExpire {
 		check.Deadline = departmentDeadline(d, st.RequestedAt, post)
 	}
 	decision := decide(check, signOffs, in.Now, res.Verdicts)
 	st.State, st.ApprovedBy, st.DecidedAt, st.Comment = decision.state, decision.approvedBy, decision.decidedAt, decision.comment
+
+	if stillExpired(prev, d, covered, post) {
+		// An expiry stands until a new revision of the fields the department covers or a later
+		// publishAt: neither a reopened earlier stage, a draft toggle nor a spell of being blocked
+		// clears it. applyDeadlines confirms it and sets aside whatever its sign-offs decided.
+		st.State, st.ApprovedBy, st.DecidedAt, st.Comment = greenlightv1alpha1.DepartmentExpired, nil, nil, ""
+		st.RequestedAt = prev.RequestedAt
+		return st
+	}
 
 	// A department whose stage has not started keeps a decision it already had for the same
 	// covered revision (an edit that reopens an earlier stage does not void a later stage's
@@ -137,21 +149,30 @@ func evaluateDepartment(post *greenlightv1alpha1.ContentPost, in Inputs, d polic
 			}
 		}
 		st.State, st.ApprovedBy, st.DecidedAt, st.Comment = greenlightv1alpha1.DepartmentWaiting, nil, nil, ""
-		st.RequestedAt = nil
-		if post.Spec.Draft && expiredBefore(prev, covered) {
-			// Toggling draft does not clear an expiry: only a new revision or a later publishAt does.
-			st.State, st.RequestedAt = greenlightv1alpha1.DepartmentExpired, prev.RequestedAt
+		if !post.Spec.Draft {
+			st.RequestedAt = nil
 		}
+		// A draft keeps the review clock of an unchanged revision running: toggling draft neither
+		// restarts a review window nor escapes a deadline.
 	}
 	return st
 }
 
+// stillExpired reports whether the department expired before for the same covered revision and
+// the same deadline.
+func stillExpired(prev *greenlightv1alpha1.DepartmentStatus, d policy.Department, covered string, post *greenlightv1alpha1.ContentPost) bool {
+	if !expiredBefore(prev, covered) {
+		return false
+	}
+	deadline := departmentDeadline(d, prev.RequestedAt, post)
+	return deadline != nil && prev.Deadline.Equal(deadline)
+}
+
 // requestedAt is when the department's review of its current covered revision began: kept from
-// the previous status while the same revision stays under review, now when its stage starts or
-// its covered fields change, and nil while it waits.
+// the previous status while the same revision stays under review (or in a draft, which keeps the
+// clock running), now when its stage starts or its covered fields change, and nil while it waits.
 func requestedAt(prev *greenlightv1alpha1.DepartmentStatus, covered string, started bool, now time.Time) *metav1.Time {
-	if prev != nil && prev.RequestedAt != nil && prev.Revision == covered &&
-		prev.State != greenlightv1alpha1.DepartmentWaiting && prev.State != greenlightv1alpha1.DepartmentNotRequired {
+	if prev != nil && prev.RequestedAt != nil && prev.Revision == covered && prev.State != greenlightv1alpha1.DepartmentNotRequired {
 		return prev.RequestedAt
 	}
 	if !started {

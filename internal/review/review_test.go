@@ -10,6 +10,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/revision"
 )
 
 func requirements(departments ...policy.Department) *policy.Requirements {
@@ -194,4 +195,87 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// twoStages is marketing (stage brand, covering everything) then legal (stage compliance,
+// covering body and media, with a one-hour review window).
+func twoStages() *policy.Requirements {
+	marketing := legal()
+	marketing.Name, marketing.Stage, marketing.StageIndex = "marketing", "brand", 0
+	marketing.Approvers = greenlightv1alpha1.Approvers{Groups: []string{"legal"}}
+	compliance := legal()
+	compliance.StageIndex, compliance.ReviewWindow = 1, &metav1.Duration{Duration: time.Hour}
+	compliance.Covers = []greenlightv1alpha1.CoveredField{greenlightv1alpha1.CoverBody, greenlightv1alpha1.CoverMedia}
+	return requirements(marketing, compliance)
+}
+
+// Review found that an expiry was cleared whenever the department went back to Waiting: an
+// edit the department does not cover that reopens the earlier stage, or a reviewer of the
+// earlier stage requesting changes and withdrawing, gave it a fresh review window, and a sign-off
+// made after the missed deadline counted.
+func TestAnExpiryOutlastsAReopenedEarlierStage(t *testing.T) {
+	approve, changes := greenlightv1alpha1.DecisionApprove, greenlightv1alpha1.DecisionRequestChanges
+	reopen := map[string]func(post *greenlightv1alpha1.ContentPost) []greenlightv1alpha1.SignOff{
+		"a channel added (not covered by legal)": func(post *greenlightv1alpha1.ContentPost) []greenlightv1alpha1.SignOff {
+			post.Spec.Channels = append(post.Spec.Channels, greenlightv1alpha1.Channel{Name: "linkedin"})
+			return nil
+		},
+		"marketing requests changes": func(post *greenlightv1alpha1.ContentPost) []greenlightv1alpha1.SignOff {
+			return []greenlightv1alpha1.SignOff{stageSignOff(post, "marketing", "bob", changes, 130)}
+		},
+	}
+	for name, edit := range reopen {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			post, req := testPost(), twoStages()
+			step := func(minute int, signOffs ...greenlightv1alpha1.SignOff) {
+				res := Evaluate(post, Inputs{Now: now.Add(time.Duration(minute) * time.Minute), Requirements: req, SignOffs: signOffs})
+				post.Status.Departments = res.Departments
+			}
+			step(0, stageSignOff(post, "marketing", "alice", approve, 0))
+			step(120, stageSignOff(post, "marketing", "alice", approve, 0))
+			g.Expect(post.Status.Department("legal").State).To(Equal(greenlightv1alpha1.DepartmentExpired))
+
+			extra := edit(post)
+			step(140, append(extra, stageSignOff(post, "marketing", "alice", approve, 0))...)
+			g.Expect(post.Status.Department("legal").State).To(Equal(greenlightv1alpha1.DepartmentExpired))
+
+			// Marketing approves again; carol's late approval of the expired revision does not count.
+			late := stageSignOff(post, "legal", "carol", approve, 150)
+			res := Evaluate(post, Inputs{Now: now.Add(151 * time.Minute), Requirements: req,
+				SignOffs: []greenlightv1alpha1.SignOff{stageSignOff(post, "marketing", "dave", approve, 145), late}})
+			g.Expect(res.Departments[1].State).To(Equal(greenlightv1alpha1.DepartmentExpired))
+			g.Expect(res.Verdicts[late.Name].Counted).To(BeFalse())
+		})
+	}
+}
+
+// Review found that a draft toggle before the deadline gave the department a fresh review window.
+func TestADraftToggleKeepsTheReviewClock(t *testing.T) {
+	g := NewWithT(t)
+	post, req := testPost(), requirements(twoStages().Departments[1])
+	req.Departments[0].StageIndex = 0
+	res := Evaluate(post, Inputs{Now: now, Requirements: req})
+	post.Status.Departments = res.Departments
+	g.Expect(res.Departments[0].Deadline.Time).To(BeTemporally("==", now.Add(time.Hour)))
+
+	post.Spec.Draft = true
+	post.Status.Departments = Evaluate(post, Inputs{Now: now.Add(50 * time.Minute), Requirements: req}).Departments
+	post.Spec.Draft = false
+	res = Evaluate(post, Inputs{Now: now.Add(70 * time.Minute), Requirements: req})
+	g.Expect(res.Departments[0].State).To(Equal(greenlightv1alpha1.DepartmentExpired), "the deadline did not move")
+}
+
+// stageSignOff is a sign-off by reviewer for department of twoStages, made at minute.
+func stageSignOff(post *greenlightv1alpha1.ContentPost, department, reviewer string, decision greenlightv1alpha1.Decision,
+	minute int) greenlightv1alpha1.SignOff {
+	s := signOffBy(post, reviewer, decision, minute)
+	s.Name = department + "-" + s.Name
+	s.Spec.Department = department
+	for _, d := range twoStages().Departments {
+		if d.Name == department {
+			s.Spec.Revision = revision.Covered(&post.Spec, d.Covers)
+		}
+	}
+	return s
 }
