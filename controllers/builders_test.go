@@ -16,7 +16,10 @@ type postBuilder struct {
 
 func newPost(name string) *postBuilder {
 	return &postBuilder{post: greenlightv1alpha1.ContentPost{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"brand": "acme"}},
+		// dana creates it: the admission policy demands the creator's record, which the webhook
+		// would set.
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"brand": "acme"},
+			Annotations: map[string]string{greenlightv1alpha1.AnnotationCreatedBy: "dana"}},
 		Spec: greenlightv1alpha1.ContentPostSpec{
 			Author:   "dana",
 			Body:     "Our spring line is here",

@@ -150,7 +150,7 @@ func TestThreeDepartmentsInTwoStagesFromDraftToApproved(t *testing.T) {
 		stage("compliance", "legal").department("legal", covers(greenlightv1alpha1.CoverBody, greenlightv1alpha1.CoverMedia)).
 		obj())).To(Succeed())
 	post := newPost("launch").in(ns).draft().obj()
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 
 	// A draft shows who will review it, and asks nobody yet.
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostDraft, "marketing=Waiting", "public-relations=Waiting", "legal=Waiting")
@@ -207,7 +207,7 @@ func TestQuorumOfTwoNeedsTwoDistinctReviewers(t *testing.T) {
 	ns := newNamespace(t)
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("compliance", "legal").
 		department("legal", func(d *greenlightv1alpha1.Department) { d.MinApprovals = 2 }).obj())).To(Succeed())
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
 	post := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 	g.Expect(departmentOf(post, "legal").MinApprovals).To(Equal(int32(2)))
 
@@ -244,7 +244,7 @@ func TestEditingTheBodyVoidsExactlyTheDepartmentsThatCoverIt(t *testing.T) {
 		stage("compliance", "legal").department("legal", covers(greenlightv1alpha1.CoverBody, greenlightv1alpha1.CoverMedia)).
 		obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "community=Pending", "legal=Waiting")
 	signOff(g, got, "marketing", "alice")
 	signOff(g, got, "community", "cody")
@@ -278,7 +278,7 @@ func TestRequestChangesThenEditThenApprove(t *testing.T) {
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("compliance", "legal").
 		department("legal", covers(greenlightv1alpha1.CoverBody)).obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 
 	signOff(g, got, "legal", "carol", func(b *signOffBuilder) *signOffBuilder { return b.requestChanges("Cite the source of the 100% claim.") })
@@ -308,7 +308,7 @@ func TestRejectIsFinalForTheRevision(t *testing.T) {
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("compliance", "legal").
 		department("legal", covers(greenlightv1alpha1.CoverBody)).obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 
 	signOff(g, got, "legal", "carol", func(b *signOffBuilder) *signOffBuilder { return b.reject("Unsubstantiated health claim.") })
@@ -332,7 +332,7 @@ func TestNoPolicyBlocksUntilOneIsCreated(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	ns := newNamespace(t)
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
 
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostBlocked)
 	stalled := condition(got, greenlightv1alpha1.ConditionStalled)
@@ -352,7 +352,7 @@ func TestTwoMatchingPoliciesMustBothPass(t *testing.T) {
 	ns := newNamespace(t)
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
 	g.Expect(k.Create(ctx, newPolicy("social").in(ns).selecting(nil).stage("community", "social-team").obj())).To(Succeed())
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
 
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "social-team=Pending")
 	g.Expect(got.Status.Policies).To(Equal([]string{"acme", "social"}))
@@ -377,7 +377,7 @@ func TestConditionalDepartments(t *testing.T) {
 			d.When = `post.metadata.labels.regulated == "true"`
 		}).obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "linkedin-team=NotRequired", "regulatory=Pending")
 	g.Expect(departmentOf(got, "regulatory").Message).To(ContainSubstring("required because its when expression could not be evaluated"))
@@ -410,7 +410,7 @@ func TestInvalidWhenBlocksThePostAndShowsOnThePolicy(t *testing.T) {
 	p := newPolicy("acme").in(ns).stage("brand", "marketing").
 		department("marketing", func(d *greenlightv1alpha1.Department) { d.When = `post.spec.channels.exists(c, c.name ==` }).obj()
 	g.Expect(k.Create(ctx, p)).To(Succeed())
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
 
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostBlocked)
 	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled).Reason).To(Equal("InvalidPolicy"))
@@ -454,7 +454,7 @@ func TestARecreatedPostDoesNotInheritApprovals(t *testing.T) {
 	ns := newNamespace(t)
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
 	first := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(ctx, first)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, first)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 	approval := signOff(g, got, "marketing", "alice")
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved")
@@ -465,7 +465,7 @@ func TestARecreatedPostDoesNotInheritApprovals(t *testing.T) {
 		return apierrors.IsNotFound(k.Get(ctx, client.ObjectKeyFromObject(first), &greenlightv1alpha1.ContentPost{}))
 	},
 		eventually, poll).Should(BeTrue())
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 	expectCounted(g, approval, metav1.ConditionFalse, review.ReasonOtherPost)
 }
@@ -479,7 +479,7 @@ func TestRelabellingAPostIntoAnotherPolicyCarriesNoApprovals(t *testing.T) {
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("review", "legal").obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
 	post.Labels = map[string]string{"brand": "blog"}
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 	erin := newSignOff("launch", "legal", "erin").in(ns).boundTo(got, string(blog.UID)).revision(departmentOf(got, "legal").Revision).obj()
 	g.Expect(as(g, "erin").Create(ctx, erin)).To(Succeed())
@@ -510,7 +510,7 @@ func TestRelabellingDoesNotEscapeAPolicyAfterAReject(t *testing.T) {
 		stage("compliance", "legal").obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
 	post.Labels["regulated"] = "true"
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "legal=Pending")
 	signOff(g, got, "marketing", "alice")
 	signOff(g, got, "legal", "carol", func(b *signOffBuilder) *signOffBuilder { return b.reject("Unsubstantiated health claim.") })
@@ -533,7 +533,7 @@ func TestRelabellingDoesNotEscapeAPolicyAfterAReject(t *testing.T) {
 func scheduledPost(g Gomega, p *greenlightv1alpha1.ApprovalPolicy) *greenlightv1alpha1.ContentPost {
 	ctx := context.Background()
 	g.Expect(k.Create(ctx, p)).To(Succeed())
-	g.Expect(k.Create(ctx, newPost("launch").in(p.Namespace).obj())).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(p.Namespace).obj())).To(Succeed())
 	got := expectPost(g, p.Namespace, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 	signOff(g, got, "marketing", "alice")
 	return expectPost(g, p.Namespace, "launch", greenlightv1alpha1.PostScheduled, "marketing=Approved")
@@ -560,7 +560,7 @@ func TestAMissedReviewWindowExpiresThePostAfterOneReminder(t *testing.T) {
 	p.Spec.Deadlines = &greenlightv1alpha1.Deadlines{Reminders: []metav1.Duration{{Duration: 30 * time.Minute}}}
 	g.Expect(k.Create(ctx, p)).To(Succeed())
 	post := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 	deadline := departmentOf(got, "legal").RequestedAt.Add(time.Hour)
 	g.Expect(got.Status.Deadline.Time).To(BeTemporally("==", deadline))
@@ -626,7 +626,7 @@ func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
-	g.Expect(k.Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 
 	unknown := signOff(g, got, "finance", "fred")

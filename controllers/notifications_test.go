@@ -43,7 +43,7 @@ func TestNotificationsReachTheEndpointOnce(t *testing.T) {
 	g.Expect(first).To(HaveKeyWithValue("message", HavePrefix("Review requested from marketing (stage brand)")))
 
 	// Reconciles that change nothing announce nothing again.
-	update(g, post, func() { post.Annotations = map[string]string{"touched": "yes"} })
+	update(g, post, func() { post.Annotations["touched"] = "yes" })
 	g.Consistently(chat.Events, time.Second, poll).Should(Equal([]string{"ReviewRequested", "Approved"}))
 }
 
@@ -57,7 +57,7 @@ func TestRemindersAreSentOnceAcrossAManagerRestart(t *testing.T) {
 	p.Spec.Notifications[0].Events = []greenlightv1alpha1.NotificationEvent{greenlightv1alpha1.EventReminder}
 	g.Expect(k.Create(context.Background(), p)).To(Succeed())
 	post := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(context.Background(), post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(context.Background(), post)).To(Succeed())
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 
 	advance(g, post, 31*time.Minute)

@@ -22,7 +22,7 @@ func TestNotifyModeKeepsThePostWaiting(t *testing.T) {
 	p.Spec.Deadlines = &greenlightv1alpha1.Deadlines{OnMissed: greenlightv1alpha1.MissedDeadlineNotify}
 	g.Expect(k.Create(ctx, p)).To(Succeed())
 	post := newPost("launch").in(ns).obj()
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 
 	advance(g, post, 61*time.Minute)
@@ -50,7 +50,7 @@ func TestAnApprovalAfterThePublishingSlotExpiresThePost(t *testing.T) {
 	post := newPost("launch").in(ns).obj()
 	publishAt := metav1.NewTime(fakeClock.Now().Add(time.Hour).Truncate(time.Second))
 	post.Spec.PublishAt = &publishAt
-	g.Expect(k.Create(ctx, post)).To(Succeed())
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 
 	// Marketing approves two hours later: past publishAt plus maxLateness.

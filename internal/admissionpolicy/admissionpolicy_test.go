@@ -50,6 +50,8 @@ const (
 	creatorChanged     = "annotation greenlight.dev/created-by records who created the post and cannot be set, removed or changed: keep it as it is"
 	editorsRewritten   = "annotation greenlight.dev/editors records everyone who changed the post and can only grow by appending: keep its entries as they are"
 	unrecordedSpecEdit = "you changed spec, so annotation greenlight.dev/editors must list you: append your user name to it, or let the Greenlight webhook record you"
+	missingCreator     = `annotation greenlight.dev/created-by must record you (the authenticated user) and the Greenlight webhook that sets it is not running: set it to "dana"`
+	othersWithdrawal   = "only carol, who made this sign-off, can withdraw it (or a member of system:masters)"
 )
 
 var (
@@ -270,7 +272,7 @@ func TestContentPostCreate(t *testing.T) {
 	}{
 		{"another user as creator is denied", newPost().annotate(greenlightv1alpha1.AnnotationCreatedBy, "carol").build(), forgedCreator},
 		{"the requesting user as creator is allowed", newPost().annotate(greenlightv1alpha1.AnnotationCreatedBy, "dana").build(), ""},
-		{"no creator is allowed: only the webhook records it", newPost().build(), ""},
+		{"no creator is denied: the creator could approve the post", newPost().without(greenlightv1alpha1.AnnotationCreatedBy).build(), missingCreator},
 		{"editors are denied", newPost().annotate(greenlightv1alpha1.AnnotationEditors, `["dana"]`).build(), editorsAtCreate},
 		{"an empty editors list is denied", newPost().annotate(greenlightv1alpha1.AnnotationEditors, `[]`).build(), editorsAtCreate},
 	}
@@ -286,12 +288,6 @@ func TestContentPostUpdate(t *testing.T) {
 	// created is a post as the webhook leaves it on create: dana recorded as its creator.
 	created := func(g Gomega) *greenlightv1alpha1.ContentPost {
 		post := newPost().annotate(greenlightv1alpha1.AnnotationCreatedBy, "dana").build()
-		g.Expect(as["dana"].Create(context.Background(), post)).To(Succeed())
-		return post
-	}
-	// uncredited is a post created while the webhook was down, without a creator.
-	uncredited := func(g Gomega) *greenlightv1alpha1.ContentPost {
-		post := newPost().build()
 		g.Expect(as["dana"].Create(context.Background(), post)).To(Succeed())
 		return post
 	}
@@ -324,10 +320,6 @@ func TestContentPostUpdate(t *testing.T) {
 			}, creatorChanged},
 		{"removing the creator is denied", created, "dana",
 			func(p *greenlightv1alpha1.ContentPost) { delete(p.Annotations, greenlightv1alpha1.AnnotationCreatedBy) }, creatorChanged},
-		{"setting a creator after create is denied", uncredited, "dana",
-			func(p *greenlightv1alpha1.ContentPost) {
-				p.Annotations = map[string]string{greenlightv1alpha1.AnnotationCreatedBy: "dana"}
-			}, creatorChanged},
 		{"dropping the last editor is denied", edited, "carol", setEditors(`["dana"]`), editorsRewritten},
 		{"reordering the editors is denied", edited, "carol", setEditors(`["carol","dana"]`), editorsRewritten},
 		{"replacing an editor is denied", edited, "mallory", setEditors(`["dana","mallory"]`), editorsRewritten},
@@ -431,9 +423,11 @@ type postBuilder struct {
 	obj *greenlightv1alpha1.ContentPost
 }
 
+// newPost is a post as dana creates it, with the creator recorded as the webhook records it.
 func newPost() postBuilder {
 	return postBuilder{&greenlightv1alpha1.ContentPost{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "post-", Namespace: namespace},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "post-", Namespace: namespace,
+			Annotations: map[string]string{greenlightv1alpha1.AnnotationCreatedBy: "dana"}},
 		Spec: greenlightv1alpha1.ContentPostSpec{
 			Body:     "Our spring line is here",
 			Channels: []greenlightv1alpha1.Channel{{Name: "mastodon"}},
@@ -450,5 +444,34 @@ func (b postBuilder) annotate(key, value string) postBuilder {
 	return b
 }
 
+func (b postBuilder) without(key string) postBuilder {
+	b = postBuilder{b.obj.DeepCopy()}
+	delete(b.obj.Annotations, key)
+	return b
+}
+
 // build returns a new ContentPost each time.
 func (b postBuilder) build() *greenlightv1alpha1.ContentPost { return b.obj.DeepCopy() }
+
+// Only the reviewer withdraws a sign-off, even with the webhooks down: deleting someone else's
+// Reject would let a post pass.
+func TestSignOffDelete(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		by     client.Client
+		denial string
+	}{
+		{"by its reviewer is allowed", as["carol"], ""},
+		{"by someone else is denied", as["mallory"], othersWithdrawal},
+		{"by a cluster administrator is allowed", admin, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			signOff := newSignOff().reviewer("carol").build()
+			g.Expect(as["carol"].Create(ctx, signOff)).To(Succeed())
+			expectOutcome(g, tt.by.Delete(ctx, signOff), "signoff-identity", tt.denial)
+		})
+	}
+}

@@ -124,8 +124,13 @@ func (w *ContentPostWebhook) ValidateUpdate(ctx context.Context,
 	if err != nil {
 		return nil, err
 	}
-	if editors, ok := expectedEditors(oldObj, newObj, req.UserInfo.Username); ok &&
-		newObj.Annotations[greenlightv1alpha1.AnnotationEditors] != editors {
+	editors, ok := expectedEditors(oldObj, newObj, req.UserInfo.Username)
+	if !ok && !equality.Semantic.DeepEqual(oldObj.Spec, newObj.Spec) {
+		return nil, denied("annotation %s of ContentPost %s cannot be read, so Greenlight cannot record you as an editor: "+
+			"ask a cluster administrator to repair it (a JSON array of user names) before changing the spec",
+			greenlightv1alpha1.AnnotationEditors, newObj.Name)
+	}
+	if ok && newObj.Annotations[greenlightv1alpha1.AnnotationEditors] != editors {
 		return nil, denied("annotation %s records who changed the post's spec and cannot be set or changed: remove it from your manifest",
 			greenlightv1alpha1.AnnotationEditors)
 	}

@@ -145,6 +145,12 @@ func (w *SignOffWebhook) ValidateUpdate(_ context.Context, oldObj, newObj *green
 	if !equality.Semantic.DeepEqual(oldObj.Spec, newObj.Spec) {
 		return nil, denied("a SignOff cannot be changed after it is created: create a new SignOff with your new decision instead")
 	}
+	// A finalizer or owner reference would let someone block the deletion of the post or the
+	// namespace; removing them is fine.
+	if slices.ContainsFunc(newObj.Finalizers, func(f string) bool { return !slices.Contains(oldObj.Finalizers, f) }) ||
+		(len(newObj.OwnerReferences) > 0 && !equality.Semantic.DeepEqual(oldObj.OwnerReferences, newObj.OwnerReferences)) {
+		return nil, denied("SignOffs cannot carry finalizers or owner references: remove metadata.finalizers and metadata.ownerReferences")
+	}
 	for _, label := range []string{greenlightv1alpha1.LabelPostUID, greenlightv1alpha1.LabelPolicyUID} {
 		if oldObj.Labels[label] != newObj.Labels[label] {
 			return nil, denied("label %s binds the SignOff to what it was made for and cannot be changed", label)

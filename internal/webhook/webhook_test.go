@@ -487,6 +487,16 @@ func TestSignOffsAreImmutableAndOnlyTheirReviewerWithdrawsThem(t *testing.T) {
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(err.Error()).To(ContainSubstring("a SignOff cannot be changed after it is created"))
 
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		edited := &greenlightv1alpha1.SignOff{}
+		if err := admin.Get(ctx, client.ObjectKeyFromObject(s), edited); err != nil {
+			return err
+		}
+		edited.Finalizers = append(edited.Finalizers, "example.com/never")
+		return admin.Update(ctx, edited)
+	})
+	expectDenied(g, err, "SignOffs cannot carry finalizers or owner references")
+
 	expectDenied(g, clients["bob"].Delete(ctx, s), "only alice, who made this sign-off, can withdraw it (or a member of system:masters)")
 	g.Expect(clients["alice"].Delete(ctx, s)).To(Succeed())
 
