@@ -468,10 +468,7 @@ func TestAPostEditedBetweenLookAndSignOff(t *testing.T) {
 func TestSignOffsAreImmutableAndOnlyTheirReviewerWithdrawsThem(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := newNamespace(t)
-	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
-	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
-	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	ns := launchUnderReview(t, g)
 
 	s := approval(ns, "launch", "marketing")
 	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
@@ -640,10 +637,7 @@ func httpNotifications() notify.Options {
 func TestAnEditorCannotApproveWhatTheyWrote(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := newNamespace(t)
-	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
-	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
-	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	ns := launchUnderReview(t, g)
 
 	// erin (an author, and in marketing) rewrites dana's body; a label edit by alice is not content.
 	edited, err := updatePost("erin", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Spec.Body = "Buy now, 90% off!" })
@@ -693,10 +687,7 @@ func TestALateApprovalIsDeniedBeforeTheControllerNoticesTheDeadline(t *testing.T
 func TestOneVoicePerReviewer(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := newNamespace(t)
-	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
-	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
-	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	ns := launchUnderReview(t, g)
 
 	first := approval(ns, "launch", "marketing")
 	g.Expect(clients["alice"].Create(ctx, first)).To(Succeed())
@@ -722,10 +713,7 @@ func getPost(g Gomega, ns, name string) *greenlightv1alpha1.ContentPost {
 func TestNoPeopleRoleCanWriteStatus(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := newNamespace(t)
-	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
-	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
-	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	ns := launchUnderReview(t, g)
 	s := approval(ns, "launch", "marketing")
 	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
 
@@ -739,4 +727,15 @@ func TestNoPeopleRoleCanWriteStatus(t *testing.T) {
 			g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%s writing the status of %T: %v", person, obj, err)
 		}
 	}
+}
+
+// launchUnderReview creates a namespace with the sample policy and dana's post "launch", and
+// waits until marketing is asked to review it.
+func launchUnderReview(t *testing.T, g Gomega) string {
+	t.Helper()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(context.Background(), samplePolicy(ns))).To(Succeed())
+	g.Expect(clients["dana"].Create(context.Background(), samplePost(ns, "launch"))).To(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	return ns
 }
