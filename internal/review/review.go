@@ -160,7 +160,8 @@ func evaluateDepartment(post *greenlightv1alpha1.ContentPost, in Inputs, d polic
 
 // stillExpired reports whether the department expired before for the same covered revision and
 // the same deadline.
-func stillExpired(prev *greenlightv1alpha1.DepartmentStatus, d policy.Department, covered string, post *greenlightv1alpha1.ContentPost) bool {
+func stillExpired(prev *greenlightv1alpha1.DepartmentStatus, d policy.Department, covered string,
+	post *greenlightv1alpha1.ContentPost) bool {
 	if !expiredBefore(prev, covered) {
 		return false
 	}
