@@ -95,8 +95,9 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s); failing inputs l
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager into bin/manager, and the demo's control plane and chat receiver.
+build: manifests generate fmt vet ## Build the manager and the publisher into bin/, and the demo's control plane and chat receiver.
 	go build -o $(LOCALBIN)/manager .
+	go build -o $(LOCALBIN)/publisher ./cmd/publisher
 	go build -o $(LOCALBIN)/localcluster ./hack/localcluster
 	go build -o $(LOCALBIN)/receiver ./hack/receiver
 
