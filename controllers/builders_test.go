@@ -3,6 +3,8 @@ package controllers
 import (
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
@@ -36,13 +38,28 @@ type policyBuilder struct {
 	policy greenlightv1alpha1.ApprovalPolicy
 }
 
+// newPolicy selects brand=acme and publishes to mastodon and linkedin (a post with a channel no
+// policy publishes to is blocked).
 func newPolicy(name string) *policyBuilder {
 	return &policyBuilder{policy: greenlightv1alpha1.ApprovalPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: greenlightv1alpha1.ApprovalPolicySpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"brand": "acme"}},
+			Publishing: &greenlightv1alpha1.Publishing{Channels: map[string]greenlightv1alpha1.ChannelPublishing{
+				"mastodon": {JobTemplate: publisherTemplate()}, "linkedin": {JobTemplate: publisherTemplate()}}},
 		},
 	}}
+}
+
+// withoutPublishing leaves publishing to another policy.
+func (b *policyBuilder) withoutPublishing() *policyBuilder { b.policy.Spec.Publishing = nil; return b }
+
+// publisherTemplate is a publishing Job as a platform team writes it.
+func publisherTemplate() batchv1.JobTemplateSpec {
+	return batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+		RestartPolicy: corev1.RestartPolicyNever,
+		Containers:    []corev1.Container{{Name: "publish", Image: "greenlight:dev", Command: []string{"/publisher"}, Args: []string{"--driver=webhook"}}},
+	}}}}
 }
 
 func (b *policyBuilder) in(namespace string) *policyBuilder { b.policy.Namespace = namespace; return b }

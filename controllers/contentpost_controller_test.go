@@ -351,7 +351,7 @@ func TestTwoMatchingPoliciesMustBothPass(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
-	g.Expect(k.Create(ctx, newPolicy("social").in(ns).selecting(nil).stage("community", "social-team").obj())).To(Succeed())
+	g.Expect(k.Create(ctx, newPolicy("social").in(ns).selecting(nil).withoutPublishing().stage("community", "social-team").obj())).To(Succeed())
 	g.Expect(as(g, "dana").Create(ctx, newPost("launch").in(ns).obj())).To(Succeed())
 
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending", "social-team=Pending")
@@ -479,6 +479,7 @@ func TestRelabellingAPostIntoAnotherPolicyCarriesNoApprovals(t *testing.T) {
 	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("review", "legal").obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
 	post.Labels = map[string]string{"brand": "blog"}
+	// blog publishes to mastodon too: while both apply, they conflict on the channel as well.
 	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "legal=Pending")
 	erin := newSignOff("launch", "legal", "erin").in(ns).boundTo(got, string(blog.UID)).revision(departmentOf(got, "legal").Revision).obj()
@@ -506,7 +507,7 @@ func TestRelabellingDoesNotEscapeAPolicyAfterAReject(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	g.Expect(k.Create(ctx, newPolicy("base").in(ns).selecting(nil).stage("brand", "marketing").obj())).To(Succeed())
-	g.Expect(k.Create(ctx, newPolicy("regulated").in(ns).selecting(map[string]string{"regulated": "true"}).
+	g.Expect(k.Create(ctx, newPolicy("regulated").in(ns).selecting(map[string]string{"regulated": "true"}).withoutPublishing().
 		stage("compliance", "legal").obj())).To(Succeed())
 	post := newPost("launch").in(ns).obj()
 	post.Labels["regulated"] = "true"
@@ -643,5 +644,27 @@ func TestSignOffsThatDoNotCountSayWhy(t *testing.T) {
 	expectEvents(g, ns, "launch",
 		ContainSubstring("for finance does not count: ContentPost launch does not need department finance: its policies (acme) define marketing"),
 		ContainSubstring("by dana for marketing does not count: dana cannot approve ContentPost launch because they are its author"))
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+}
+
+// A post with a channel that no applying policy publishes to is blocked, never half-published.
+func TestAChannelWithoutAPublisherBlocksThePost(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
+	post := newPost("launch").in(ns).obj()
+	post.Spec.Channels = append(post.Spec.Channels, greenlightv1alpha1.Channel{Name: "tiktok"})
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
+
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostBlocked)
+	for _, c := range []string{greenlightv1alpha1.ConditionStalled, greenlightv1alpha1.ConditionReady} {
+		g.Expect(condition(got, c).Reason).To(Equal(policy.ReasonNoPublisher))
+		g.Expect(condition(got, c).Message).To(HavePrefix("channel tiktok: none of the ApprovalPolicies that apply to this post (acme) publishes to it"))
+	}
+	g.Expect(condition(got, greenlightv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
+
+	// Dropping the channel unblocks it.
+	update(g, post, func() { post.Spec.Channels = post.Spec.Channels[:1] })
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
 }

@@ -45,7 +45,7 @@ func TestAnApprovalAfterThePublishingSlotExpiresThePost(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	p := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
-	p.Spec.Publishing = &greenlightv1alpha1.Publishing{MaxLateness: &metav1.Duration{Duration: 30 * time.Minute}}
+	p.Spec.Publishing.MaxLateness = &metav1.Duration{Duration: 30 * time.Minute}
 	g.Expect(k.Create(ctx, p)).To(Succeed())
 	post := newPost("launch").in(ns).obj()
 	publishAt := metav1.NewTime(fakeClock.Now().Add(time.Hour).Truncate(time.Second))

@@ -27,6 +27,9 @@ const (
 	// ReasonPolicyConflict: two matching policies define the same department or configure the
 	// same channel.
 	ReasonPolicyConflict = "PolicyConflict"
+	// ReasonNoPublisher: a channel of the post is one that no applying policy publishes to. The
+	// post is blocked rather than published on some channels only.
+	ReasonNoPublisher = "NoPublisher"
 )
 
 // Department is one department a post must pass, as a matching policy defines it.
@@ -71,10 +74,18 @@ type Requirements struct {
 	MaxLateness *time.Duration
 	// Notifications are the notifications entries of the matching policies.
 	Notifications []Notification
+	// Publishers maps each of the post's channels to the policy that publishes to it and how.
+	Publishers map[string]Publisher
 	// Applied is what the post's status.appliedPolicies must remember after this resolution:
 	// every policy that applies to the submitted post, at its generation, with the departments
 	// it requires.
 	Applied []greenlightv1alpha1.AppliedPolicy
+}
+
+// Publisher is how one channel is published, by which policy.
+type Publisher struct {
+	Policy string
+	greenlightv1alpha1.ChannelPublishing
 }
 
 // Notification is one notifications entry of a matching policy.
@@ -123,7 +134,7 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 		remembered[a.UID] = a
 	}
 
-	r := resolution{post: post, compiler: compiler, req: &Requirements{Windows: &windows.Set{}},
+	r := resolution{post: post, compiler: compiler, req: &Requirements{Windows: &windows.Set{}, Publishers: map[string]Publisher{}},
 		departmentPolicy: map[string]string{}, channelPolicy: map[string]string{}}
 	for i := range sorted {
 		p := &sorted[i]
@@ -147,6 +158,13 @@ func Resolve(post *greenlightv1alpha1.ContentPost, policies []greenlightv1alpha1
 		return nil, &Blocked{ReasonNoMatchingPolicy, fmt.Sprintf(
 			"no ApprovalPolicy in namespace %s selects this post (labels: %s); add labels that a policy's spec.selector matches, or create a policy",
 			post.Namespace, describeLabels(post.Labels))}
+	}
+	for _, ch := range post.Spec.Channels {
+		if _, ok := r.req.Publishers[ch.Name]; !ok {
+			return nil, &Blocked{ReasonNoPublisher, fmt.Sprintf(
+				"channel %s: none of the ApprovalPolicies that apply to this post (%s) publishes to it; add spec.publishing.channels.%s "+
+					"with a jobTemplate to one of them, or remove the channel from the post", ch.Name, strings.Join(r.req.Policies, ", "), ch.Name)}
+		}
 	}
 	return r.req, nil
 }
@@ -235,7 +253,8 @@ func (r *resolution) addPublishing(p *greenlightv1alpha1.ApprovalPolicy) *Blocke
 		r.req.MaxLateness = &m.Duration
 	}
 	for _, ch := range r.post.Spec.Channels {
-		if _, ok := p.Spec.Publishing.Channels[ch.Name]; !ok {
+		publishing, ok := p.Spec.Publishing.Channels[ch.Name]
+		if !ok {
 			continue
 		}
 		if other, dup := r.channelPolicy[ch.Name]; dup {
@@ -244,6 +263,7 @@ func (r *resolution) addPublishing(p *greenlightv1alpha1.ApprovalPolicy) *Blocke
 				other, p.Name, ch.Name)}
 		}
 		r.channelPolicy[ch.Name] = p.Name
+		r.req.Publishers[ch.Name] = Publisher{Policy: p.Name, ChannelPublishing: publishing}
 	}
 	return nil
 }

@@ -86,7 +86,7 @@ func TestResolve(t *testing.T) {
 		{
 			name:            "an empty selector selects every post",
 			post:            newPost(nil, "mastodon"),
-			policies:        []greenlightv1alpha1.ApprovalPolicy{newPolicy("default", nil, stage("brand", "marketing"), stage("compliance", "legal"))},
+			policies:        []greenlightv1alpha1.ApprovalPolicy{withChannel(newPolicy("default", nil, stage("brand", "marketing"), stage("compliance", "legal")), "mastodon")},
 			wantPolicies:    []string{"default"},
 			wantDepartments: []string{"default/brand/marketing", "default/compliance/legal"},
 		},
@@ -95,7 +95,7 @@ func TestResolve(t *testing.T) {
 			post: newPost(acme, "mastodon"),
 			policies: []greenlightv1alpha1.ApprovalPolicy{
 				newPolicy("zz-social", nil, stage("social", "community")),
-				newPolicy("acme", acme, stage("brand", "marketing", "public-relations"), stage("compliance", "legal")),
+				withChannel(newPolicy("acme", acme, stage("brand", "marketing", "public-relations"), stage("compliance", "legal")), "mastodon"),
 			},
 			wantPolicies:    []string{"acme", "zz-social"},
 			wantDepartments: []string{"acme/brand/marketing", "acme/brand/public-relations", "acme/compliance/legal", "zz-social/social/community"},
@@ -124,11 +124,21 @@ func TestResolve(t *testing.T) {
 			name: "two policies configuring a channel the post does not use do not conflict",
 			post: newPost(acme, "linkedin"),
 			policies: []greenlightv1alpha1.ApprovalPolicy{
-				withChannel(newPolicy("a", nil, stage("review", "legal")), "mastodon"),
+				withChannel(withChannel(newPolicy("a", nil, stage("review", "legal")), "mastodon"), "linkedin"),
 				withChannel(newPolicy("b", nil, stage("review", "marketing")), "mastodon"),
 			},
 			wantPolicies:    []string{"a", "b"},
 			wantDepartments: []string{"a/review/legal", "b/review/marketing"},
+		},
+		{
+			name: "a channel no applying policy publishes to blocks the post, naming it",
+			post: newPost(acme, "mastodon", "linkedin"),
+			policies: []greenlightv1alpha1.ApprovalPolicy{
+				withChannel(newPolicy("a", nil, stage("review", "legal")), "mastodon"),
+				withChannel(newPolicy("globex", map[string]string{"brand": "globex"}, stage("review", "marketing")), "linkedin"),
+			},
+			wantBlocked: ReasonNoPublisher,
+			wantMessage: []string{"channel linkedin: none of the ApprovalPolicies that apply to this post (a) publishes to it"},
 		},
 		{
 			name:        "a when that does not compile blocks the post",
@@ -235,6 +245,7 @@ func TestValidate(t *testing.T) {
 // a new generation of the policy re-evaluates.
 func TestRequirementsRatchet(t *testing.T) {
 	regulated := withWhen(newPolicy("base", nil, stage("brand", "marketing", "legal")), "legal", `"regulated" in post.metadata.labels`)
+	regulated = withChannel(regulated, "mastodon")
 	regulated.UID, regulated.Generation = "base-uid", 3
 	strict := newPolicy("strict", map[string]string{"regulated": "true"}, stage("compliance", "counsel"))
 	strict.UID, strict.Generation = "strict-uid", 1

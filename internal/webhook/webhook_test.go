@@ -249,7 +249,8 @@ func samplePolicy(ns string) *greenlightv1alpha1.ApprovalPolicy {
 		Spec: greenlightv1alpha1.ApprovalPolicySpec{Stages: []greenlightv1alpha1.Stage{
 			{Name: "brand", Departments: []greenlightv1alpha1.Department{dept("marketing", "marketing"), dept("public-relations", "public-relations"), linkedin}},
 			{Name: "compliance", Departments: []greenlightv1alpha1.Department{legal}},
-		}},
+		}, Publishing: &greenlightv1alpha1.Publishing{Channels: map[string]greenlightv1alpha1.ChannelPublishing{
+			"mastodon": {JobTemplate: jobTemplate()}}}},
 	}
 }
 
