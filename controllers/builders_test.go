@@ -26,9 +26,14 @@ func newPost(name string) *postBuilder {
 			Author:   "dana",
 			Body:     "Our spring line is here",
 			Channels: []greenlightv1alpha1.Channel{{Name: "mastodon"}},
+			// Far ahead, so that an approved post waits Scheduled; publishing tests use now().
+			PublishAt: &metav1.Time{Time: time.Date(2099, 1, 1, 9, 0, 0, 0, time.UTC)},
 		},
 	}}
 }
+
+// now publishes the post as soon as it is approved.
+func (b *postBuilder) now() *postBuilder { b.post.Spec.PublishAt = nil; return b }
 
 func (b *postBuilder) in(namespace string) *postBuilder     { b.post.Namespace = namespace; return b }
 func (b *postBuilder) draft() *postBuilder                  { b.post.Spec.Draft = true; return b }

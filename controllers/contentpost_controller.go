@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -27,18 +28,20 @@ import (
 // counts sign-offs against each department's covered revision, sets the phase, and tells each
 // SignOff whether it counts.
 type ContentPostReconciler struct {
-	client   client.Client
-	recorder EventRecorder
-	notifier Notifier
-	reader   reviewReader
+	client client.Client
+	// apiReader reads what the manager does not cache: the pods of a finished publishing Job.
+	apiReader client.Reader
+	recorder  EventRecorder
+	notifier  Notifier
+	reader    reviewReader
 	// clock is read once per reconcile; tests inject a fake one.
 	clock clock.PassiveClock
 }
 
 // NewContentPostReconciler returns a reconciler that reads time from clk.
-func NewContentPostReconciler(c client.Client, recorder EventRecorder, notifier Notifier, compiler *policy.Compiler,
-	clk clock.PassiveClock) *ContentPostReconciler {
-	return &ContentPostReconciler{client: c, recorder: recorder, notifier: notifier,
+func NewContentPostReconciler(c client.Client, apiReader client.Reader, recorder EventRecorder, notifier Notifier,
+	compiler *policy.Compiler, clk clock.PassiveClock) *ContentPostReconciler {
+	return &ContentPostReconciler{client: c, apiReader: apiReader, recorder: recorder, notifier: notifier,
 		reader: reviewReader{client: c, compiler: compiler}, clock: clk}
 }
 
@@ -62,15 +65,15 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !post.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	if post.Status.Phase == greenlightv1alpha1.PostPublished {
-		return ctrl.Result{}, r.judgeLate(ctx, post, now)
-	}
 
 	in, err := r.reader.read(ctx, post)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	in.now = now
+	if publishingStarted(post.Status.Phase) {
+		return r.reconcilePublishing(ctx, post, in)
+	}
 	result := computeReview(post, in)
 
 	// The next deadline or reminder wakes this post up; nothing polls.
@@ -93,7 +96,50 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			notifyPolicies(r.notifier, post, in.requirements.Notifications, events, in.now)
 		}
 	}
+	if post.Status.Phase == greenlightv1alpha1.PostPublishing {
+		if err := r.ensureJobs(ctx, post, in.requirements.Publishers); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	return wake, r.writeSignOffStatuses(ctx, post, in.signOffs, result.verdicts, now)
+}
+
+// reconcilePublishing moves a post whose publishing began: a retry the author asked for, what its
+// Jobs report, the phase and conditions that follow, and the Jobs its status records as pending.
+func (r *ContentPostReconciler) reconcilePublishing(ctx context.Context, post *greenlightv1alpha1.ContentPost,
+	in reviewInputs) (ctrl.Result, error) {
+	status := post.Status.DeepCopy()
+	status.ObservedGeneration = post.Generation
+	retryFailed(status, post)
+	if err := r.observe(ctx, post, status, in.now); err != nil {
+		return ctrl.Result{}, err
+	}
+	status.Phase = publishingPhase(status)
+	setPublishedConditions(status, post, in.now)
+	if !equality.Semantic.DeepEqual(post.Status, *status) {
+		base := post.DeepCopy()
+		post.Status = *status
+		if patched, retry, err := patchStatus(ctx, r.client, post, base); !patched {
+			return retry, err
+		}
+		logf.FromContext(ctx).Info("Updated post status", "phase", post.Status.Phase)
+		events := phaseEvents(&base.Status, &post.Status)
+		for _, e := range events {
+			r.recorder.Event(post, e.eventType, e.reason, e.message)
+		}
+		if in.requirements != nil {
+			notifyPolicies(r.notifier, post, in.requirements.Notifications, events, in.now)
+		}
+	}
+	if post.Status.Phase == greenlightv1alpha1.PostPublishing {
+		if in.requirements == nil {
+			return ctrl.Result{}, fmt.Errorf("cannot create the publishing Jobs of post %s: %s", post.Name, in.blocked.Message)
+		}
+		if err := r.ensureJobs(ctx, post, in.requirements.Publishers); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, r.judgeLate(ctx, post, in.now)
 }
 
 // judgeOrphans marks the SignOffs that name a post that does not exist.
@@ -110,8 +156,8 @@ func (r *ContentPostReconciler) judgeOrphans(ctx context.Context, key client.Obj
 	return r.writeSignOffStatuses(ctx, nil, signOffs, verdicts, now)
 }
 
-// judgeLate marks SignOffs made after the post was published, which never count. A Published
-// post itself never changes: what went out is the record, and so is what counted towards it.
+// judgeLate marks SignOffs made after the post's publishing began, which never count. What went
+// out is the record, and so is what counted towards it.
 func (r *ContentPostReconciler) judgeLate(ctx context.Context, post *greenlightv1alpha1.ContentPost, now time.Time) error {
 	signOffs, err := r.reader.signOffsOf(ctx, post.Namespace, post.Name)
 	if err != nil {
@@ -135,6 +181,8 @@ func (r *ContentPostReconciler) judgeLate(ctx context.Context, post *greenlightv
 func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&greenlightv1alpha1.ContentPost{}).
+		// A publishing Job's progress moves its post.
+		Owns(&batchv1.Job{}).
 		// SignOffs are immutable: only their creation and deletion change a post's review.
 		Watches(&greenlightv1alpha1.SignOff{}, handler.EnqueueRequestsFromMapFunc(postsOfSignOff),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).

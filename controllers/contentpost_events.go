@@ -26,6 +26,8 @@ const (
 	EventExpired          = "Expired"
 	EventDeadlineExceeded = "DeadlineExceeded"
 	EventFrozen           = "Frozen"
+	EventPublished        = "Published"
+	EventFailed           = "Failed"
 	EventUnfrozen         = "Unfrozen"
 )
 
@@ -50,6 +52,8 @@ var notificationTypes = map[string]greenlightv1alpha1.NotificationEvent{
 	EventRejected:         greenlightv1alpha1.EventRejected,
 	EventApproved:         greenlightv1alpha1.EventApproved,
 	EventExpired:          greenlightv1alpha1.EventExpired,
+	EventPublished:        greenlightv1alpha1.EventPublished,
+	EventFailed:           greenlightv1alpha1.EventFailed,
 	// onMissed: Notify announces the missed deadline once, as an expiry that did not expire.
 	EventDeadlineExceeded: greenlightv1alpha1.EventExpired,
 }
@@ -119,6 +123,10 @@ func phaseEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent
 			events = append(events, newEvent(corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)))
 		case greenlightv1alpha1.PostExpired:
 			events = append(events, newEvent(corev1.EventTypeWarning, EventExpired, stalledMessage(updated)))
+		case greenlightv1alpha1.PostPublished:
+			events = append(events, newEvent(corev1.EventTypeNormal, EventPublished, "Published to "+describeChannels(updated.Channels)+"."))
+		case greenlightv1alpha1.PostFailed:
+			events = append(events, newEvent(corev1.EventTypeWarning, EventFailed, stalledMessage(updated)))
 		}
 	}
 	wasFrozen := meta.FindStatusCondition(old.Conditions, greenlightv1alpha1.ConditionFrozen) != nil

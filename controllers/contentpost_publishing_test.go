@@ -101,6 +101,12 @@ func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
 	result := reviewAt(post, req, statusNow, decisions...)
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
 	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(2*time.Hour)))
-	result = reviewAt(post, req, statusNow.Add(2*time.Hour), decisions...)
-	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(3*time.Hour)))
+	// At publishAt, within its slot, publishing begins: one Pending Job per channel, recorded
+	// before any Job exists.
+	reviewAt(post, req, statusNow.Add(2*time.Hour), decisions...)
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostPublishing))
+	g.Expect(post.Status.Channels).To(HaveLen(1))
+	g.Expect(post.Status.Channels[0].State).To(Equal(greenlightv1alpha1.PublishPending))
+	g.Expect(post.Status.Channels[0].Attempts).To(Equal(int32(1)))
+	g.Expect(condition(post, greenlightv1alpha1.ConditionPublished).Status).To(Equal(metav1.ConditionFalse))
 }

@@ -89,6 +89,13 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	}
 	status.Deadline = earliestDeadline(status.Departments)
 	setPostConditions(&status, post, outcome, in.now)
+	if status.Phase == greenlightv1alpha1.PostScheduled && dueNow(post, outcome.gate, in.now) {
+		// Approved, due and unblocked: the review is over and publishing begins.
+		startPublishing(&status, post)
+		setPublishedConditions(&status, post, in.now)
+		result.status = status
+		return result
+	}
 	if status.Phase == greenlightv1alpha1.PostInReview {
 		status.Stage, status.WaitingOn = currentStages(status.Departments)
 	}

@@ -34,7 +34,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, compiler *policy.Co
 	if err := mgr.Add(notifier); err != nil {
 		return err
 	}
-	if err := NewContentPostReconciler(mgr.GetClient(), recorder, notifier, compiler, clk).SetupWithManager(mgr); err != nil {
+	if err := NewContentPostReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, notifier, compiler, clk).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return NewApprovalPolicyReconciler(mgr.GetClient(), recorder, compiler, notifier, healthChanges, clk).SetupWithManager(mgr)

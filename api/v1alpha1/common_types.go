@@ -48,6 +48,10 @@ const (
 	// authenticated user; users cannot set or change it. Editors may not approve the post unless
 	// the policy sets allowSelfApproval: whoever wrote the words does not approve them.
 	AnnotationEditors = "greenlight.dev/editors"
+
+	// AnnotationRetry, set on a Failed post to a value other than status.lastRetry, starts one new
+	// publishing attempt for each failed channel, with the same idempotency key.
+	AnnotationRetry = "greenlight.dev/retry"
 )
 
 // Prefixes of a SignOff's spec.approver: the approvers entry that admitted the reviewer.

@@ -173,6 +173,11 @@ const (
 	// ConditionFrozen is True while a matching policy's spec.freeze halts publishing (on posts and
 	// on the policy). Polarity: abnormal-true; removed when False.
 	ConditionFrozen = "Frozen"
+
+	// ConditionDrifted is True when a post's spec no longer matches the revision that was
+	// published; nothing is reviewed or published again. Polarity: abnormal-true; removed when
+	// False.
+	ConditionDrifted = "Drifted"
 )
 
 // ContentPostStatus is what Greenlight observed and decided about a post.
@@ -229,6 +234,10 @@ type ContentPostStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	Channels []ChannelStatus `json:"channels,omitempty"`
+
+	// lastRetry is the last greenlight.dev/retry annotation value acted on.
+	// +optional
+	LastRetry string `json:"lastRetry,omitempty"`
 
 	// nextWindow is when publishing may next happen, when a publishing window blocks it now.
 	// +optional
@@ -334,7 +343,7 @@ type ChannelStatus struct {
 	// +required
 	Name string `json:"name"`
 
-	// job is the name of the publishing Job.
+	// job is the name of the publishing Job of the current attempt.
 	// +optional
 	Job string `json:"job,omitempty"`
 
@@ -342,9 +351,13 @@ type ChannelStatus struct {
 	// +optional
 	State PublishState `json:"state,omitempty"`
 
-	// attempts counts the Job's pod attempts.
+	// attempts counts the Jobs created for this channel and revision (a retry adds one).
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
+
+	// id is the remote post's id, as reported by the publisher.
+	// +optional
+	ID string `json:"id,omitempty"`
 
 	// url is where the post now lives, as reported by the publisher.
 	// +optional
@@ -353,6 +366,10 @@ type ChannelStatus struct {
 	// publishedAt is when the channel's publishing succeeded.
 	// +optional
 	PublishedAt *metav1.Time `json:"publishedAt,omitempty"`
+
+	// message says why publishing failed: the Job's reason and the publisher's last words.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // +kubebuilder:object:root=true

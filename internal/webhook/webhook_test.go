@@ -259,6 +259,8 @@ func samplePost(ns, name string) *greenlightv1alpha1.ContentPost {
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: greenlightv1alpha1.ContentPostSpec{
 			Author: "dana", Body: "Our spring line is here", Channels: []greenlightv1alpha1.Channel{{Name: "mastodon"}},
+			// Far ahead, so that an approved post waits Scheduled instead of publishing.
+			PublishAt: &metav1.Time{Time: time.Date(2099, 1, 1, 9, 0, 0, 0, time.UTC)},
 		},
 	}
 }
