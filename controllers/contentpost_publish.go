@@ -149,7 +149,8 @@ func publishingPhase(status *greenlightv1alpha1.ContentPostStatus) greenlightv1a
 // and channels, and Drifted when its spec no longer matches the revision that went out.
 func setPublishedConditions(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv1alpha1.ContentPost, now time.Time) {
 	conditions := conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: now}
-	var names, failures []string
+	names := make([]string, 0, len(status.Channels))
+	var failures []string
 	for _, ch := range status.Channels {
 		names = append(names, ch.Name)
 		if ch.State == greenlightv1alpha1.PublishFailed {
@@ -207,7 +208,8 @@ func describeChannels(channels []greenlightv1alpha1.ChannelStatus) string {
 // name. Jobs are owned by the post and their TTL is cleared, so a finished Job stays as the
 // record of its attempt; the idempotency key, the same across attempts, lets the remote side
 // refuse a repeat if someone deletes one by hand.
-func (r *ContentPostReconciler) ensureJobs(ctx context.Context, post *greenlightv1alpha1.ContentPost, publishers map[string]policy.Publisher) error {
+func (r *ContentPostReconciler) ensureJobs(ctx context.Context, post *greenlightv1alpha1.ContentPost,
+	publishers map[string]policy.Publisher) error {
 	var pending []greenlightv1alpha1.ChannelStatus
 	for _, ch := range post.Status.Channels {
 		if ch.State == greenlightv1alpha1.PublishPending {

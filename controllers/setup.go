@@ -34,7 +34,8 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, compiler *policy.Co
 	if err := mgr.Add(notifier); err != nil {
 		return err
 	}
-	if err := NewContentPostReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, notifier, compiler, clk).SetupWithManager(mgr); err != nil {
+	posts := NewContentPostReconciler(mgr.GetClient(), mgr.GetAPIReader(), recorder, notifier, compiler, clk)
+	if err := posts.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return NewApprovalPolicyReconciler(mgr.GetClient(), recorder, compiler, notifier, healthChanges, clk).SetupWithManager(mgr)

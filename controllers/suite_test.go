@@ -104,6 +104,17 @@ func restartManager(t *testing.T) {
 
 // startManager runs the reconcilers as main.go does, with the fake clock.
 func startManager() error {
+	stop, err := newManager()
+	if err != nil {
+		return err
+	}
+	stopManager = stop
+	return nil
+}
+
+// newManager starts a manager (without leader election, as two replicas overlap during a
+// hand-over) and returns the function that stops it and waits until it has stopped.
+func newManager() (func(), error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(testEnv.Config, ctrl.Options{
 		// restartManager starts a second manager in this process with the same controller names.
@@ -114,17 +125,17 @@ func startManager() error {
 	})
 	if err != nil {
 		cancel()
-		return err
+		return nil, err
 	}
 	compiler, err := policy.NewCompiler()
 	if err != nil {
 		cancel()
-		return err
+		return nil, err
 	}
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
 	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock, httpNotifications()); err != nil {
 		cancel()
-		return err
+		return nil, err
 	}
 	stopped := make(chan struct{})
 	go func() {
@@ -133,8 +144,7 @@ func startManager() error {
 			fmt.Fprintln(os.Stderr, "manager stopped:", err)
 		}
 	}()
-	stopManager = func() { cancel(); <-stopped }
-	return nil
+	return func() { cancel(); <-stopped }, nil
 }
 
 // peopleGroup holds every test user; RBAC lets it do anything, since permissions are not what

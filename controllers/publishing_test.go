@@ -1,0 +1,205 @@
+package controllers
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/publish"
+)
+
+// publishingPost creates, in a new namespace, a policy publishing to mastodon and linkedin and a
+// post for both (with a shorter text for mastodon) due at once, approves it as alice, and waits
+// until its Jobs exist.
+func publishingPost(t *testing.T, g Gomega) (*greenlightv1alpha1.ContentPost, map[string]*batchv1.Job) {
+	ns := newNamespace(t)
+	g.Expect(k.Create(context.Background(), newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
+	post := newPost("launch").in(ns).now().obj()
+	post.Spec.Channels = []greenlightv1alpha1.Channel{{Name: "mastodon", Body: "Spring is here."}, {Name: "linkedin"}}
+	g.Expect(as(g, "dana").Create(context.Background(), post)).To(Succeed())
+	signOff(g, expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
+	got := expectPost(g, ns, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
+	return got, jobsOf(g, ns, 2)
+}
+
+// jobsOf waits until namespace holds exactly n Jobs and returns them by channel.
+func jobsOf(g Gomega, namespace string, n int) map[string]*batchv1.Job {
+	jobs := map[string]*batchv1.Job{}
+	g.Eventually(func(g Gomega) {
+		var list batchv1.JobList
+		g.Expect(k.List(context.Background(), &list, client.InNamespace(namespace))).To(Succeed())
+		g.Expect(list.Items).To(HaveLen(n))
+		for i := range list.Items {
+			jobs[list.Items[i].Labels[greenlightv1alpha1.LabelChannel]] = &list.Items[i]
+		}
+	}, eventually, poll).Should(Succeed())
+	return jobs
+}
+
+// finishJob plays the Job controller and the kubelet for one run of job: a pod it owns that
+// terminated with message, then the Job's status with the conditions Kubernetes 1.36 writes
+// (SuccessCriteriaMet before Complete, FailureTarget before Failed, start and completion times).
+func finishJob(g Gomega, job *batchv1.Job, succeeded bool, message string) {
+	ctx := context.Background()
+	yes := true
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: job.Name + "-", Namespace: job.Namespace,
+			Labels: map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID), "job-name": job.Name},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
+				Controller: &yes, BlockOwnerDeletion: &yes}}},
+		Spec: *job.Spec.Template.Spec.DeepCopy(),
+	}
+	g.Expect(k.Create(ctx, pod)).To(Succeed())
+	exit, phase := int32(0), corev1.PodSucceeded
+	if !succeeded {
+		exit, phase = 1, corev1.PodFailed
+	}
+	pod.Status = corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: pod.Spec.Containers[0].Name, Image: pod.Spec.Containers[0].Image,
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Message: message,
+			Reason: map[bool]string{true: "Completed", false: "Error"}[succeeded]}},
+	}}}
+	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
+
+	g.Expect(k.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
+	start, end := metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second)), metav1.NewTime(time.Now().Truncate(time.Second))
+	job.Status.StartTime = &start
+	condition := func(t batchv1.JobConditionType, reason string) batchv1.JobCondition {
+		return batchv1.JobCondition{Type: t, Status: corev1.ConditionTrue, Reason: reason, LastTransitionTime: end, LastProbeTime: end}
+	}
+	if succeeded {
+		job.Status.Succeeded, job.Status.CompletionTime = 1, &end
+		job.Status.Conditions = []batchv1.JobCondition{
+			condition(batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached),
+			condition(batchv1.JobComplete, batchv1.JobReasonCompletionsReached)}
+	} else {
+		job.Status.Failed = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			condition(batchv1.JobFailureTarget, batchv1.JobReasonBackoffLimitExceeded),
+			condition(batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)}
+	}
+	g.Expect(k.Status().Update(ctx, job)).To(Succeed())
+}
+
+func envOf(c corev1.Container) map[string]string {
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	return env
+}
+
+func TestAnApprovedPostIsPublishedOnceThroughOneJobPerChannel(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	post, jobs := publishingPost(t, g)
+	g.Expect(post.Status.Channels).To(HaveLen(2))
+
+	// Each Job: Greenlight's name, labels, owner, mount and env, the template kept, no content in args.
+	configMap := &corev1.ConfigMap{}
+	g.Expect(k.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: publish.ConfigMapName(post.Name, post.Status.Revision)}, configMap)).
+		To(Succeed())
+	g.Expect(*configMap.Immutable).To(BeTrue())
+	g.Expect(metav1.IsControlledBy(configMap, post)).To(BeTrue())
+	g.Expect(configMap.Data["mastodon.json"]).To(ContainSubstring(`"body":"Spring is here."`), "the channel's variant")
+	g.Expect(configMap.Data["linkedin.json"]).To(ContainSubstring(`"body":"Our spring line is here"`))
+	for channel, job := range jobs {
+		status := post.Status.Channels[slices.IndexFunc(post.Status.Channels, func(c greenlightv1alpha1.ChannelStatus) bool { return c.Name == channel })]
+		g.Expect(job.Name).To(Equal(status.Job))
+		g.Expect(job.Name).To(Equal(publish.JobName(post.Name, channel, post.Status.Revision, 1)))
+		g.Expect(job.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelPost, post.Name))
+		g.Expect(job.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelRevision, strings.TrimPrefix(post.Status.Revision, "sha256:")[:16]))
+		g.Expect(metav1.IsControlledBy(job, post)).To(BeTrue())
+		container := job.Spec.Template.Spec.Containers[0]
+		g.Expect(container.Image).To(Equal("greenlight:dev"), "the template's own fields are kept")
+		g.Expect(envOf(container)).To(HaveKeyWithValue("GREENLIGHT_POST_FILE", "/var/run/greenlight/post.json"))
+		g.Expect(envOf(container)).To(HaveKeyWithValue("GREENLIGHT_CHANNEL", channel))
+		g.Expect(envOf(container)).To(HaveKeyWithValue("GREENLIGHT_IDEMPOTENCY_KEY", publish.IdempotencyKey(post.UID, post.Status.Revision, channel)))
+		g.Expect(container.VolumeMounts).To(ContainElement(HaveField("MountPath", "/var/run/greenlight")))
+		g.Expect(strings.Join(append(container.Command, container.Args...), " ")).NotTo(ContainSubstring("spring"))
+	}
+
+	// A manager restarted from a fresh cache after the Jobs were created creates nothing new.
+	restartManager(t)
+	g.Consistently(func(g Gomega) { jobsOf(g, post.Namespace, 2) }, time.Second, poll).Should(Succeed())
+
+	finishJob(g, jobs["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`)
+	finishJob(g, jobs["linkedin"], true, `{"id": "li-1", "url": "https://linkedin.example/posts/1"}`)
+	got := expectPost(g, post.Namespace, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
+	g.Expect(condition(got, greenlightv1alpha1.ConditionPublished).Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(got.Status.Channels).To(ConsistOf(
+		And(HaveField("Name", "linkedin"), HaveField("State", greenlightv1alpha1.PublishSucceeded), HaveField("URL", "https://linkedin.example/posts/1")),
+		And(HaveField("Name", "mastodon"), HaveField("ID", "109"), HaveField("URL", "https://social.example/@acme/109"),
+			HaveField("PublishedAt", Not(BeNil())))))
+	expectEvents(g, post.Namespace, "launch", HavePrefix("Published: Published to linkedin (https://linkedin.example/posts/1), mastodon"))
+
+	// After publishing, an edit is neither reviewed nor published: the post says it drifted.
+	update(g, got, func() { got.Spec.Body = "Our spring line is here, now cheaper" })
+	g.Eventually(func(g Gomega) {
+		drifted := condition(getPost(g, post.Namespace, "launch"), greenlightv1alpha1.ConditionDrifted)
+		g.Expect(drifted).NotTo(BeNil())
+		g.Expect(drifted.Message).To(ContainSubstring("nothing is reviewed or published again"))
+	}, eventually, poll).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(getPost(g, post.Namespace, "launch").Status.Phase).To(Equal(greenlightv1alpha1.PostPublished))
+		jobsOf(g, post.Namespace, 2)
+	}, time.Second, poll).Should(Succeed())
+}
+
+func TestAFailedChannelIsRetriedWithTheSameIdempotencyKey(t *testing.T) {
+	g := NewWithT(t)
+	post, jobs := publishingPost(t, g)
+	finishJob(g, jobs["linkedin"], true, `{"id": "li-1", "url": "https://linkedin.example/posts/1"}`)
+	finishJob(g, jobs["mastodon"], false, "mastodon answered 401 Unauthorized: The access token is invalid")
+
+	got := expectPost(g, post.Namespace, "launch", greenlightv1alpha1.PostFailed, "marketing=Approved")
+	failed := got.Status.Channels[slices.IndexFunc(got.Status.Channels, func(c greenlightv1alpha1.ChannelStatus) bool { return c.Name == "mastodon" })]
+	g.Expect(failed.State).To(Equal(greenlightv1alpha1.PublishFailed))
+	g.Expect(failed.Message).To(And(ContainSubstring("BackoffLimitExceeded"), ContainSubstring("The access token is invalid")))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionPublished).Status).To(Equal(metav1.ConditionFalse))
+	g.Expect(condition(got, greenlightv1alpha1.ConditionStalled).Reason).To(Equal(ReasonFailed))
+	expectEvents(g, post.Namespace, "launch", ContainSubstring("Failed: Failed: Publishing failed: mastodon: BackoffLimitExceeded"))
+
+	// The author asks for a retry: one new Job for the failed channel only, with the same key.
+	update(g, got, func() { got.Annotations[greenlightv1alpha1.AnnotationRetry] = "1" })
+	jobsOf(g, post.Namespace, 3)
+	var second *batchv1.Job
+	var list batchv1.JobList
+	g.Expect(k.List(context.Background(), &list, client.InNamespace(post.Namespace))).To(Succeed())
+	for i := range list.Items {
+		if list.Items[i].Name == publish.JobName(post.Name, "mastodon", post.Status.Revision, 2) {
+			second = &list.Items[i]
+		}
+	}
+	g.Expect(second).NotTo(BeNil())
+	g.Expect(envOf(second.Spec.Template.Spec.Containers[0])["GREENLIGHT_IDEMPOTENCY_KEY"]).
+		To(Equal(envOf(jobs["mastodon"].Spec.Template.Spec.Containers[0])["GREENLIGHT_IDEMPOTENCY_KEY"]))
+	got = expectPost(g, post.Namespace, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
+	g.Expect(got.Status.LastRetry).To(Equal("1"))
+
+	finishJob(g, second, true, `{"id": "110", "url": "https://social.example/@acme/110"}`)
+	got = expectPost(g, post.Namespace, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
+	g.Expect(got.Status.Channels).To(ContainElement(And(HaveField("Name", "mastodon"), HaveField("Attempts", int32(2)),
+		HaveField("URL", "https://social.example/@acme/110"))))
+	g.Consistently(func(g Gomega) { jobsOf(g, post.Namespace, 3) }, time.Second, poll).Should(Succeed())
+}
+
+// Two managers briefly overlapping (a leader hand-over) reconcile the same post at once: still one
+// Job per channel.
+func TestTwoManagersAtOnceCreateOneJobPerChannel(t *testing.T) {
+	g := NewWithT(t)
+	stopSecond, err := newManager()
+	g.Expect(err).NotTo(HaveOccurred())
+	defer stopSecond()
+	post, _ := publishingPost(t, g)
+	g.Consistently(func(g Gomega) { jobsOf(g, post.Namespace, 2) }, 2*time.Second, poll).Should(Succeed())
+}
