@@ -17,6 +17,8 @@ NAMESPACE=demo
 PROBE_ADDR=127.0.0.1:18081
 METRICS_ADDR=127.0.0.1:18080
 RECEIVER_ADDR=127.0.0.1:18090
+# The publisher signs what it delivers with this secret; the demo's receiver checks it.
+PUBLISH_SECRET=demo-signing-secret
 
 log() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -153,11 +155,13 @@ up() {
   fi
 
   log "Starting a stand-in chat webhook on $RECEIVER_ADDR (log: $DEMO_DIR/receiver.log)"
-  start receiver "$DEMO_DIR/receiver.log" "$BIN/receiver" --listen "$RECEIVER_ADDR"
+  start receiver "$DEMO_DIR/receiver.log" "$BIN/receiver" --listen "$RECEIVER_ADDR" --secret "$PUBLISH_SECRET"
 
   log "The platform team creates namespace $NAMESPACE, its role bindings, the chat Secret and the policy"
   k create namespace "$NAMESPACE"
   k create secret generic chat-webhook -n "$NAMESPACE" --from-literal=url="http://$RECEIVER_ADDR/"
+  k create secret generic publisher-webhook -n "$NAMESPACE" \
+    --from-literal=WEBHOOK_URL="http://$RECEIVER_ADDR/publish" --from-literal=WEBHOOK_SECRET="$PUBLISH_SECRET"
   k apply -n "$NAMESPACE" -f "$root/config/samples/people_rolebindings.yaml"
   k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_approvalpolicy.yaml"
 
@@ -180,6 +184,8 @@ up() {
     show_post
   done
 
+  publish_by_hand
+
   log "A flash sale with a 20-second review window: nobody reviews it"
   k apply -n "$NAMESPACE" -f "$root/hack/demo/flash-sales-policy.yaml"
   as_user dana apply -f "$root/hack/demo/flash-sale-post.yaml"
@@ -190,7 +196,7 @@ up() {
   k get post -n "$NAMESPACE" flash-sale -o jsonpath='{.status.conditions[?(@.type=="Stalled")].message}{"\n"}'
 
   log "What the chat webhook received (the sample policy posts Slack messages, the flash-sales policy JSON)"
-  cat "$DEMO_DIR/receiver.log"
+  grep -v "publish:" "$DEMO_DIR/receiver.log"
 
   log "kubectl get greenlight -A"
   k get greenlight -A
@@ -204,6 +210,46 @@ up() {
   make demo-down        # stop everything and remove $DEMO_DIR
 EOT
 }
+
+# publish_by_hand shows the Jobs Greenlight created for the approved post and, since this control
+# plane has no node to run them, runs the publisher by hand with one Job's env and content against
+# the local receiver, which checks the signature.
+publish_by_hand() {
+  log "Approved: Greenlight records one Job per channel in the post's status, then creates them"
+  wait_for phase_in Publishing Scheduled
+  if ! phase_is Publishing; then
+    echo "Held back: $(post_field '{.status.conditions[?(@.type=="Reconciling")].message}')"
+    return
+  fi
+  show_post
+  post_field '{range .status.channels[*]}  channel {.name}: Job {.job}, {.state}, attempt {.attempts}{"\n"}{end}'
+  k get jobs -n "$NAMESPACE" -l greenlight.dev/post="$POST" -L greenlight.dev/channel,greenlight.dev/revision
+  local job
+  job=$(post_field '{.status.channels[?(@.name=="mastodon")].job}')
+  wait_for k get job -n "$NAMESPACE" "$job"
+  job_field() { k get job -n "$NAMESPACE" "$job" -o jsonpath="$1"; }
+  echo "What Greenlight added to Job $job (the rest is the policy's template):"
+  job_field '{range .spec.template.spec.containers[0].env[*]}  env {.name}={.value}{"\n"}{end}'
+  job_field '{range .spec.template.spec.containers[0].volumeMounts[*]}  mount {.mountPath} from volume {.name} (read-only){"\n"}{end}'
+  echo "  owner: $(job_field '{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}')"
+
+  log "This control plane has no node to run the Jobs, so we run the publisher by hand, as the Job would"
+  local configmap
+  configmap=$(job_field '{.spec.template.spec.volumes[?(@.name=="greenlight-post")].configMap.name}')
+  k get configmap -n "$NAMESPACE" "$configmap" -o jsonpath='{.data.mastodon\.json}' >"$DEMO_DIR/post.json"
+  echo "post.json (from immutable ConfigMap $configmap): $(cat "$DEMO_DIR/post.json")"
+  env -i PATH="$PATH" GREENLIGHT_POST_FILE="$DEMO_DIR/post.json" \
+    GREENLIGHT_CHANNEL="$(job_field '{.spec.template.spec.containers[0].env[?(@.name=="GREENLIGHT_CHANNEL")].value}')" \
+    GREENLIGHT_IDEMPOTENCY_KEY="$(job_field '{.spec.template.spec.containers[0].env[?(@.name=="GREENLIGHT_IDEMPOTENCY_KEY")].value}')" \
+    WEBHOOK_URL="http://$RECEIVER_ADDR/publish" WEBHOOK_SECRET="$PUBLISH_SECRET" \
+    "$BIN/publisher" --driver=webhook --allow-http --termination-log="$DEMO_DIR/termination-log" >/dev/null
+  echo "The publisher's termination message: $(cat "$DEMO_DIR/termination-log")"
+  echo "What the receiver got:"
+  grep "publish:" "$DEMO_DIR/receiver.log"
+  echo "(On a real node the Job's pod does this, and the post becomes Published with that URL.)"
+}
+
+phase_in() { local phase; phase=$(post_field '{.status.phase}'); for p in "$@"; do [[ "$phase" == "$p" ]] && return 0; done; return 1; }
 
 case "${1:-}" in
   up) up ;;
