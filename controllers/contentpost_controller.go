@@ -50,96 +50,139 @@ func NewContentPostReconciler(c client.Client, apiReader client.Reader, recorder
 // +kubebuilder:rbac:groups=greenlight.dev,resources=approvalpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=greenlight.dev,resources=signoffs,verbs=get;list;watch
 
-// Reconcile computes the post's review, writes the post's status when it changed, and then each
-// of its SignOffs' Counted condition.
+// postScope is what one reconcile of a post works with. Each field says which phase sets it.
+type postScope struct {
+	// post is the post as read at the start; writeStatus replaces its status once written.
+	post *greenlightv1alpha1.ContentPost
+	// now is read once from the injected clock, before any phase.
+	now time.Time
+	// in are the applying policies' requirements (or why the post is blocked) and its sign-offs;
+	// set by readInputs.
+	in reviewInputs
+	// status is the post's new status; set by review, or by observePublishing once publishing
+	// began.
+	status *greenlightv1alpha1.ContentPostStatus
+	// verdicts say whether each SignOff counts; set by review, nil once publishing began.
+	verdicts map[string]review.Verdict
+	// requeueAt is the next time the status may change with time alone; set by review.
+	requeueAt time.Time
+	// result ends the reconcile early when a phase says so (a lost status write retries soon).
+	result ctrl.Result
+}
+
+// reconcilePhase is one step of a post's reconcile; done ends the reconcile with scope.result.
+type reconcilePhase func(ctx context.Context, scope *postScope) (done bool, err error)
+
+// Reconcile takes a post one step further: it reads what its review depends on, computes the
+// review (or, once publishing began, what its Jobs report), writes the status, creates the Jobs
+// that status records as pending, and tells each SignOff whether it counts.
 func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := logf.FromContext(ctx)
-	now := r.clock.Now()
-	post := &greenlightv1alpha1.ContentPost{}
-	if err := r.client.Get(ctx, req.NamespacedName, post); err != nil {
+	scope := &postScope{now: r.clock.Now(), post: &greenlightv1alpha1.ContentPost{}}
+	if err := r.client.Get(ctx, req.NamespacedName, scope.post); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, r.judgeOrphans(ctx, req.NamespacedName, now)
+		return ctrl.Result{}, r.judgeOrphans(ctx, req.NamespacedName, scope.now)
 	}
-	if !post.DeletionTimestamp.IsZero() {
+	if !scope.post.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-
-	in, err := r.reader.read(ctx, post)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	in.now = now
-	if publishingStarted(post.Status.Phase) {
-		return r.reconcilePublishing(ctx, post, in)
-	}
-	result := computeReview(post, in)
-
-	// The next deadline or reminder wakes this post up; nothing polls.
-	var wake ctrl.Result
-	if !result.requeueAt.IsZero() {
-		wake.RequeueAfter = max(result.requeueAt.Sub(in.now), time.Second)
-	}
-	if !equality.Semantic.DeepEqual(post.Status, result.status) {
-		base := post.DeepCopy()
-		post.Status = result.status
-		if patched, retry, err := patchStatus(ctx, r.client, post, base); !patched {
-			return retry, err
-		}
-		log.Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage, "waitingOn", post.Status.WaitingOn)
-		events := postEvents(&base.Status, &post.Status)
-		for _, e := range events {
-			r.recorder.Event(post, e.eventType, e.reason, e.message)
-		}
-		if in.requirements != nil {
-			notifyPolicies(r.notifier, post, in.requirements.Notifications, events, in.now)
+	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.writeStatus, r.createJobs, r.judgeSignOffs} {
+		if done, err := phase(ctx, scope); err != nil || done {
+			return scope.result, err
 		}
 	}
-	if post.Status.Phase == greenlightv1alpha1.PostPublishing {
-		if err := r.ensureJobs(ctx, post, in.requirements.Publishers); err != nil {
-			return ctrl.Result{}, err
-		}
+	// The next deadline, reminder, window edge or publishAt wakes this post up; nothing polls.
+	if scope.requeueAt.IsZero() {
+		return ctrl.Result{}, nil
 	}
-	return wake, r.writeSignOffStatuses(ctx, post, in.signOffs, result.verdicts, now)
+	return ctrl.Result{RequeueAfter: max(scope.requeueAt.Sub(scope.now), time.Second)}, nil
 }
 
-// reconcilePublishing moves a post whose publishing began: a retry the author asked for, what its
-// Jobs report, the phase and conditions that follow, and the Jobs its status records as pending.
-func (r *ContentPostReconciler) reconcilePublishing(ctx context.Context, post *greenlightv1alpha1.ContentPost,
-	in reviewInputs) (ctrl.Result, error) {
+// readInputs reads the namespace's policies and the post's sign-offs from the cache.
+func (r *ContentPostReconciler) readInputs(ctx context.Context, scope *postScope) (bool, error) {
+	in, err := r.reader.read(ctx, scope.post)
+	in.now = scope.now
+	scope.in = in
+	return false, err
+}
+
+// review computes the post's review, unless its publishing began: then the review is over.
+func (r *ContentPostReconciler) review(_ context.Context, scope *postScope) (bool, error) {
+	if publishingStarted(scope.post.Status.Phase) {
+		return false, nil
+	}
+	result := computeReview(scope.post, scope.in)
+	scope.status, scope.verdicts, scope.requeueAt = &result.status, result.verdicts, result.requeueAt
+	return false, nil
+}
+
+// observePublishing, once publishing began, acts on a retry the author asked for and reads what
+// the post's Jobs report into its channels, phase and conditions.
+func (r *ContentPostReconciler) observePublishing(ctx context.Context, scope *postScope) (bool, error) {
+	post := scope.post
+	if !publishingStarted(post.Status.Phase) {
+		return false, nil
+	}
 	status := post.Status.DeepCopy()
 	status.ObservedGeneration = post.Generation
 	retryFailed(status, post)
-	if err := r.observe(ctx, post, status, in.now); err != nil {
-		return ctrl.Result{}, err
+	if err := r.observe(ctx, post, status, scope.now); err != nil {
+		return false, err
 	}
 	status.Phase = publishingPhase(status)
-	setPublishedConditions(status, post, in.now)
-	if !equality.Semantic.DeepEqual(post.Status, *status) {
-		base := post.DeepCopy()
-		post.Status = *status
-		if patched, retry, err := patchStatus(ctx, r.client, post, base); !patched {
-			return retry, err
-		}
-		logf.FromContext(ctx).Info("Updated post status", "phase", post.Status.Phase)
-		events := phaseEvents(&base.Status, &post.Status)
-		for _, e := range events {
-			r.recorder.Event(post, e.eventType, e.reason, e.message)
-		}
-		if in.requirements != nil {
-			notifyPolicies(r.notifier, post, in.requirements.Notifications, events, in.now)
-		}
+	setPublishedConditions(status, post, scope.now)
+	scope.status = status
+	return false, nil
+}
+
+// writeStatus writes the new status when it differs, then announces its transitions: events, and
+// notifications to the policies that ask for them. A write that lost a race ends the reconcile,
+// which runs again shortly with fresh data.
+func (r *ContentPostReconciler) writeStatus(ctx context.Context, scope *postScope) (bool, error) {
+	post := scope.post
+	if equality.Semantic.DeepEqual(post.Status, *scope.status) {
+		return false, nil
 	}
-	if post.Status.Phase == greenlightv1alpha1.PostPublishing {
-		if in.requirements == nil {
-			return ctrl.Result{}, fmt.Errorf("cannot create the publishing Jobs of post %s: %s", post.Name, in.blocked.Message)
-		}
-		if err := r.ensureJobs(ctx, post, in.requirements.Publishers); err != nil {
-			return ctrl.Result{}, err
-		}
+	base := post.DeepCopy()
+	post.Status = *scope.status
+	patched, retry, err := patchStatus(ctx, r.client, post, base)
+	if !patched {
+		scope.result = retry
+		return true, err
 	}
-	return ctrl.Result{}, r.judgeLate(ctx, post, in.now)
+	logf.FromContext(ctx).Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage,
+		"waitingOn", post.Status.WaitingOn)
+	events := postEvents(&base.Status, &post.Status)
+	for _, e := range events {
+		r.recorder.Event(post, e.eventType, e.reason, e.message)
+	}
+	if scope.in.requirements != nil {
+		notifyPolicies(r.notifier, post, scope.in.requirements.Notifications, events, scope.now)
+	}
+	return false, nil
+}
+
+// createJobs creates the content ConfigMap and the Jobs that the written status records as
+// pending (see ensureJobs for why this makes each Job exactly once).
+func (r *ContentPostReconciler) createJobs(ctx context.Context, scope *postScope) (bool, error) {
+	post := scope.post
+	if post.Status.Phase != greenlightv1alpha1.PostPublishing {
+		return false, nil
+	}
+	if scope.in.requirements == nil {
+		return false, fmt.Errorf("cannot create the publishing Jobs of post %s: %s", post.Name, scope.in.blocked.Message)
+	}
+	return false, r.ensureJobs(ctx, post, scope.in.requirements.Publishers)
+}
+
+// judgeSignOffs writes each SignOff's Counted condition; once publishing began, only new ones
+// get one (they never count).
+func (r *ContentPostReconciler) judgeSignOffs(ctx context.Context, scope *postScope) (bool, error) {
+	if scope.verdicts == nil {
+		return false, r.judgeLate(ctx, scope.post, scope.now)
+	}
+	return false, r.writeSignOffStatuses(ctx, scope.post, scope.in.signOffs, scope.verdicts, scope.now)
 }
 
 // judgeOrphans marks the SignOffs that name a post that does not exist.
