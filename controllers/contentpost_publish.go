@@ -210,10 +210,19 @@ func describeChannels(channels []greenlightv1alpha1.ChannelStatus) string {
 // refuse a repeat if someone deletes one by hand.
 func (r *ContentPostReconciler) ensureJobs(ctx context.Context, post *greenlightv1alpha1.ContentPost,
 	publishers map[string]policy.Publisher) error {
+	// Only Jobs the cache does not hold yet are created: a reconcile of a post whose Jobs exist
+	// makes no API call here.
 	var pending []greenlightv1alpha1.ChannelStatus
 	for _, ch := range post.Status.Channels {
-		if ch.State == greenlightv1alpha1.PublishPending {
+		if ch.State != greenlightv1alpha1.PublishPending {
+			continue
+		}
+		err := r.client.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: ch.Job}, &batchv1.Job{})
+		switch {
+		case apierrors.IsNotFound(err):
 			pending = append(pending, ch)
+		case err != nil:
+			return err
 		}
 	}
 	if len(pending) == 0 {

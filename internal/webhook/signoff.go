@@ -209,7 +209,8 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 	switch {
 	case post.Spec.Draft:
 		return nil, fmt.Sprintf("ContentPost %s is a draft: it can be reviewed once its author submits it (spec.draft: false)", post.Name), nil
-	case post.Status.Phase == greenlightv1alpha1.PostPublished || post.Status.Phase == greenlightv1alpha1.PostPublishing:
+	case post.Status.Phase == greenlightv1alpha1.PostPublished || post.Status.Phase == greenlightv1alpha1.PostPublishing ||
+		post.Status.Phase == greenlightv1alpha1.PostFailed:
 		return nil, fmt.Sprintf("ContentPost %s is already %s: sign-offs can no longer change it",
 			post.Name, strings.ToLower(string(post.Status.Phase))), nil
 	}
