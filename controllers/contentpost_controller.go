@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -127,7 +129,11 @@ func (r *ContentPostReconciler) observePublishing(ctx context.Context, scope *po
 	status := post.Status.DeepCopy()
 	status.ObservedGeneration = post.Generation
 	retryFailed(status, post)
-	if err := r.observe(ctx, post, status, scope.now); err != nil {
+	var publishers map[string]policy.Publisher
+	if scope.in.requirements != nil {
+		publishers = scope.in.requirements.Publishers
+	}
+	if err := r.observe(ctx, post, status, publishers, scope.now); err != nil {
 		return false, err
 	}
 	status.Phase = publishingPhase(status)
@@ -173,7 +179,27 @@ func (r *ContentPostReconciler) createJobs(ctx context.Context, scope *postScope
 	if scope.in.requirements == nil {
 		return false, fmt.Errorf("cannot create the publishing Jobs of post %s: %s", post.Name, scope.in.blocked.Message)
 	}
-	return false, r.ensureJobs(ctx, post, scope.in.requirements.Publishers)
+	err := r.ensureJobs(ctx, post, scope.in.requirements.Publishers)
+	var foreign foreignContent
+	if !errors.As(err, &foreign) {
+		return false, err
+	}
+	// Fail closed and say why: every channel still waiting fails with the message.
+	base := post.DeepCopy()
+	for i := range post.Status.Channels {
+		if ch := &post.Status.Channels[i]; ch.State == greenlightv1alpha1.PublishPending {
+			ch.State, ch.Message = greenlightv1alpha1.PublishFailed, foreign.message
+		}
+	}
+	post.Status.Phase = publishingPhase(&post.Status)
+	setPublishedConditions(&post.Status, post, scope.now)
+	patched, retry, err := patchStatus(ctx, r.client, post, base)
+	if !patched {
+		scope.result = retry
+		return true, err
+	}
+	r.recorder.Event(post, corev1.EventTypeWarning, EventFailed, foreign.message)
+	return false, nil
 }
 
 // judgeSignOffs writes each SignOff's Counted condition; once publishing began, only new ones

@@ -9,6 +9,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -83,7 +84,7 @@ func retryFailed(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv
 // observe reads each unfinished channel's Job (and, once it finished, its pods) into the
 // channel's status.
 func (r *ContentPostReconciler) observe(ctx context.Context, post *greenlightv1alpha1.ContentPost,
-	status *greenlightv1alpha1.ContentPostStatus, now time.Time) error {
+	status *greenlightv1alpha1.ContentPostStatus, publishers map[string]policy.Publisher, now time.Time) error {
 	for i := range status.Channels {
 		ch := &status.Channels[i]
 		if ch.State == greenlightv1alpha1.PublishSucceeded || ch.State == greenlightv1alpha1.PublishFailed {
@@ -95,6 +96,13 @@ func (r *ContentPostReconciler) observe(ctx context.Context, post *greenlightv1a
 				continue // ensureJobs creates it
 			}
 			return err
+		}
+		if publisher, ok := publishers[ch.Name]; !ok || !publish.IsOurs(job, r.desiredJob(post, *ch, publisher), post) {
+			// The name is predictable: a Job someone else created under it never stands in for ours.
+			ch.State = greenlightv1alpha1.PublishFailed
+			ch.Message = fmt.Sprintf("Job %s was not created by Greenlight for this post (it is not controlled by the post, or runs "+
+				"other work than the policy's jobTemplate with the approved content); delete it and retry", job.Name)
+			continue
 		}
 		var pods []corev1.Pod
 		if finished(job) {
@@ -235,16 +243,49 @@ func (r *ContentPostReconciler) ensureJobs(ctx context.Context, post *greenlight
 	if err := r.createOwned(ctx, post, configMap); err != nil {
 		return fmt.Errorf("creating ConfigMap %s: %w", configMap.Name, err)
 	}
+	if err := r.verifyContent(ctx, post, configMap); err != nil {
+		return err
+	}
 	for _, ch := range pending {
 		publisher, ok := publishers[ch.Name]
 		if !ok {
 			return fmt.Errorf("no applying policy publishes to channel %s any more", ch.Name)
 		}
-		job := publish.Job(post, ch.Name, post.Status.Revision, ch.Attempts, publisher.JobTemplate, configMap.Name)
-		job.Spec.TTLSecondsAfterFinished = nil
-		if err := r.createOwned(ctx, post, job); err != nil {
-			return fmt.Errorf("creating Job %s: %w", job.Name, err)
+		if err := r.createOwned(ctx, post, r.desiredJob(post, ch, publisher)); err != nil {
+			return fmt.Errorf("creating Job %s: %w", ch.Job, err)
 		}
+	}
+	return nil
+}
+
+// desiredJob is the Job Greenlight runs for a channel's current attempt.
+func (r *ContentPostReconciler) desiredJob(post *greenlightv1alpha1.ContentPost, ch greenlightv1alpha1.ChannelStatus,
+	publisher policy.Publisher) *batchv1.Job {
+	job := publish.Job(post, ch.Name, post.Status.Revision, ch.Attempts, publisher.JobTemplate,
+		publish.ConfigMapName(post.Name, post.Status.Revision))
+	job.Spec.TTLSecondsAfterFinished = nil
+	return job
+}
+
+// foreignContent says that the content ConfigMap's name is taken by one Greenlight did not create
+// with the approved content: no Job may mount it.
+type foreignContent struct{ message string }
+
+func (f foreignContent) Error() string { return f.message }
+
+// verifyContent checks, straight from the API server, that the ConfigMap under the content's
+// name is the one Greenlight created: controlled by the post, immutable, holding exactly the
+// approved post.json of every channel. Its name is predictable, so one created by someone else
+// first must never feed a Job.
+func (r *ContentPostReconciler) verifyContent(ctx context.Context, post *greenlightv1alpha1.ContentPost, want *corev1.ConfigMap) error {
+	have := &corev1.ConfigMap{}
+	if err := r.apiReader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
+		return err
+	}
+	if !metav1.IsControlledBy(have, post) || have.Immutable == nil || !*have.Immutable || !equality.Semantic.DeepEqual(have.Data, want.Data) {
+		return foreignContent{fmt.Sprintf("ConfigMap %s, which must hold the approved content, was not created by Greenlight for this "+
+			"post (it is not controlled by the post, not immutable, or holds other content); nothing was published: delete it and retry",
+			want.Name)}
 	}
 	return nil
 }

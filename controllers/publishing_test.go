@@ -203,3 +203,36 @@ func TestTwoManagersAtOnceCreateOneJobPerChannel(t *testing.T) {
 	post, _ := publishingPost(t, g)
 	g.Consistently(func(g Gomega) { jobsOf(g, post.Namespace, 2) }, 2*time.Second, poll).Should(Succeed())
 }
+
+// Job and ConfigMap names are predictable: someone with rights to create them in the namespace
+// may create them first. Greenlight never lets such an object stand in for its own.
+func TestObjectsCreatedUnderGreenlightsNamesAreNeverTrusted(t *testing.T) {
+	ctx := context.Background()
+	for _, squat := range []string{"configmap", "job"} {
+		t.Run(squat, func(t *testing.T) {
+			g := NewWithT(t)
+			ns := newNamespace(t)
+			g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
+			post := newPost("launch").in(ns).now().obj()
+			g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
+			pending := expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending")
+			rev := pending.Status.Revision
+			yes := true
+			owned := []metav1.OwnerReference{{APIVersion: "greenlight.dev/v1alpha1", Kind: "ContentPost", Name: post.Name, UID: pending.UID, Controller: &yes}}
+			switch squat {
+			case "configmap":
+				g.Expect(k.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: publish.ConfigMapName(post.Name, rev), Namespace: ns,
+					OwnerReferences: owned}, Immutable: &yes, Data: map[string]string{"mastodon.json": `{"body":"Buy crypto now"}`}})).To(Succeed())
+			case "job":
+				job := publish.Job(pending, "mastodon", rev, 1, publisherTemplate(), publish.ConfigMapName(post.Name, rev))
+				job.OwnerReferences = owned
+				job.Spec.Template.Spec.Containers[0].Image = "evil:latest"
+				g.Expect(k.Create(ctx, job)).To(Succeed())
+			}
+			signOff(g, pending, "marketing", "alice")
+			got := expectPost(g, ns, "launch", greenlightv1alpha1.PostFailed, "marketing=Approved")
+			g.Expect(got.Status.Channels[0].Message).To(ContainSubstring("was not created by Greenlight for this post"))
+			g.Expect(condition(got, greenlightv1alpha1.ConditionPublished).Status).To(Equal(metav1.ConditionFalse))
+		})
+	}
+}
