@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/notify"
 	"github.com/greenlight-operator/greenlight/internal/policy"
 	"github.com/greenlight-operator/greenlight/internal/windows"
 )
@@ -109,4 +110,42 @@ func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
 	g.Expect(post.Status.Channels[0].State).To(Equal(greenlightv1alpha1.PublishPending))
 	g.Expect(post.Status.Channels[0].Attempts).To(Equal(int32(1)))
 	g.Expect(condition(post, greenlightv1alpha1.ConditionPublished).Status).To(Equal(metav1.ConditionFalse))
+}
+
+// recordingNotifier keeps what would be sent.
+type recordingNotifier struct{ sent []notify.Event }
+
+func (n *recordingNotifier) Send(_ notify.Target, e notify.Event) bool { n.sent = append(n.sent, e); return true }
+
+func TestPublishedAndFailedAreAnnouncedAndNotified(t *testing.T) {
+	g := NewWithT(t)
+	post := newPost("launch").obj()
+	publishing := greenlightv1alpha1.ContentPostStatus{Phase: greenlightv1alpha1.PostPublishing,
+		Channels: []greenlightv1alpha1.ChannelStatus{{Name: "mastodon", State: greenlightv1alpha1.PublishRunning}}}
+	notifications := []policy.Notification{{Policy: "acme", Notification: greenlightv1alpha1.Notification{Name: "chat",
+		Events: []greenlightv1alpha1.NotificationEvent{greenlightv1alpha1.EventPublished, greenlightv1alpha1.EventFailed}}}}
+
+	published := *publishing.DeepCopy()
+	published.Channels[0].State, published.Channels[0].URL = greenlightv1alpha1.PublishSucceeded, "https://social.example/@acme/1"
+	published.Phase = publishingPhase(&published)
+	setPublishedConditions(&published, post, statusNow)
+	events := postEvents(&publishing, &published)
+	g.Expect(events).To(HaveLen(1))
+	g.Expect(events[0].reason).To(Equal(EventPublished))
+	g.Expect(events[0].message).To(Equal("Published to mastodon (https://social.example/@acme/1)."))
+	notifier := &recordingNotifier{}
+	notifyPolicies(notifier, post, notifications, events, statusNow)
+	g.Expect(notifier.sent).To(ConsistOf(HaveField("Type", greenlightv1alpha1.EventPublished)))
+
+	failed := *publishing.DeepCopy()
+	failed.Channels[0].State, failed.Channels[0].Message = greenlightv1alpha1.PublishFailed, "BackoffLimitExceeded: publisher: 401"
+	failed.Phase = publishingPhase(&failed)
+	setPublishedConditions(&failed, post, statusNow)
+	events = postEvents(&publishing, &failed)
+	g.Expect(events).To(HaveLen(1))
+	g.Expect(events[0].reason).To(Equal(EventFailed))
+	g.Expect(events[0].message).To(ContainSubstring("mastodon: BackoffLimitExceeded"))
+	notifier = &recordingNotifier{}
+	notifyPolicies(notifier, post, notifications, events, statusNow)
+	g.Expect(notifier.sent).To(ConsistOf(HaveField("Type", greenlightv1alpha1.EventFailed)))
 }

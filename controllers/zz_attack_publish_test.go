@@ -20,6 +20,9 @@ import (
 func zzApprove(t *testing.T, g Gomega, ns string, post *greenlightv1alpha1.ContentPost) *greenlightv1alpha1.ContentPost {
 	g.Expect(as(g, "dana").Create(context.Background(), post)).To(Succeed())
 	signOff(g, expectPost(g, ns, post.Name, greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
+	time.Sleep(2 * time.Second)
+	p := getPost(g, ns, post.Name)
+	t.Logf("after approval: phase=%s channels=%+v conds=%+v", p.Status.Phase, p.Status.Channels, p.Status.Conditions)
 	return expectPost(g, ns, post.Name, greenlightv1alpha1.PostPublishing, "marketing=Approved")
 }
 
