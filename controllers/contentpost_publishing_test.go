@@ -115,7 +115,10 @@ func TestApprovedAfterTheSlotIsNeverPublished(t *testing.T) {
 // recordingNotifier keeps what would be sent.
 type recordingNotifier struct{ sent []notify.Event }
 
-func (n *recordingNotifier) Send(_ notify.Target, e notify.Event) bool { n.sent = append(n.sent, e); return true }
+func (n *recordingNotifier) Send(_ notify.Target, e notify.Event) bool {
+	n.sent = append(n.sent, e)
+	return true
+}
 
 func TestPublishedAndFailedAreAnnouncedAndNotified(t *testing.T) {
 	g := NewWithT(t)
