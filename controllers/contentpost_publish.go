@@ -141,6 +141,9 @@ func finished(job *batchv1.Job) bool {
 // publishingPhase is the phase of a post whose publishing began: Publishing while any channel
 // is unfinished, then Published when every channel succeeded, else Failed.
 func publishingPhase(status *greenlightv1alpha1.ContentPostStatus) greenlightv1alpha1.PostPhase {
+	if len(status.Channels) == 0 {
+		return greenlightv1alpha1.PostFailed // nothing says where it went: never claim it was published
+	}
 	phase := greenlightv1alpha1.PostPublished
 	for _, ch := range status.Channels {
 		switch ch.State {
