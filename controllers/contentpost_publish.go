@@ -75,7 +75,7 @@ func retryFailed(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv
 			continue
 		}
 		ch.Attempts++
-		ch.Job = publish.JobName(post.Name, ch.Name, status.Revision, ch.Attempts)
+		ch.Job, ch.JobUID = publish.JobName(post.Name, ch.Name, status.Revision, ch.Attempts), ""
 		ch.State, ch.Message = greenlightv1alpha1.PublishPending, ""
 	}
 	status.LastRetry = value
@@ -91,17 +91,21 @@ func (r *ContentPostReconciler) observe(ctx context.Context, post *greenlightv1a
 			continue
 		}
 		job := &batchv1.Job{}
-		if err := r.client.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: ch.Job}, job); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue // ensureJobs creates it
-			}
+		err := r.client.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: ch.Job}, job)
+		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
-		if publisher, ok := publishers[ch.Name]; !ok || !publish.IsOurs(job, r.desiredJob(post, *ch, publisher), post) {
-			// The name is predictable: a Job someone else created under it never stands in for ours.
-			ch.State = greenlightv1alpha1.PublishFailed
-			ch.Message = fmt.Sprintf("Job %s was not created by Greenlight for this post (it is not controlled by the post, or runs "+
-				"other work than the policy's jobTemplate with the approved content); delete it and retry", job.Name)
+		if err != nil || !job.DeletionTimestamp.IsZero() {
+			if ch.JobUID != "" || ch.State == greenlightv1alpha1.PublishRunning {
+				// Recreating it could publish twice: say so, and let a person decide to retry.
+				ch.State = greenlightv1alpha1.PublishFailed
+				ch.Message = fmt.Sprintf("Job %s was deleted before it finished, so whether it published is unknown: check %s, then retry "+
+					"(a retry has the same idempotency key)", ch.Job, ch.Name)
+			}
+			continue // a Pending Job not created yet: ensureJobs creates it
+		}
+		if message := r.trustJob(post, ch, job, publishers); message != "" {
+			ch.State, ch.Message = greenlightv1alpha1.PublishFailed, message
 			continue
 		}
 		var pods []corev1.Pod
@@ -127,6 +131,28 @@ func (r *ContentPostReconciler) observe(ctx context.Context, post *greenlightv1a
 		}
 	}
 	return nil
+}
+
+// trustJob decides whether job is the channel's Job: the first time Greenlight sees it, it must
+// be the Job Greenlight builds (names are predictable: one someone else created under the name
+// first never stands in for ours), and its UID is recorded; after that, only the recorded UID
+// counts, so a later change of the policy's template does not disown a Job already running. It
+// returns why the Job is not trusted, or "".
+func (r *ContentPostReconciler) trustJob(post *greenlightv1alpha1.ContentPost, ch *greenlightv1alpha1.ChannelStatus, job *batchv1.Job,
+	publishers map[string]policy.Publisher) string {
+	if ch.JobUID != "" {
+		if string(job.UID) == ch.JobUID {
+			return ""
+		}
+		return fmt.Sprintf("Job %s was replaced by one that Greenlight did not create; delete it, check %s, then retry", job.Name, ch.Name)
+	}
+	publisher, ok := publishers[ch.Name]
+	if !ok || !publish.IsOurs(job, r.desiredJob(post, *ch, publisher), post) {
+		return fmt.Sprintf("Job %s was not created by Greenlight for this post (it is not controlled by the post, or runs other work "+
+			"than the policy's jobTemplate with the approved content); delete it and retry", job.Name)
+	}
+	ch.JobUID = string(job.UID)
+	return ""
 }
 
 func finished(job *batchv1.Job) bool {
@@ -239,6 +265,13 @@ func (r *ContentPostReconciler) ensureJobs(ctx context.Context, post *greenlight
 	if len(pending) == 0 {
 		return nil
 	}
+	// The content is built from the spec: only while the spec still is the approved revision (an
+	// edit between approval and here, after a failed attempt to store it, must never go out).
+	if current := revision.Of(&post.Spec); current != post.Status.Revision {
+		return foreignContent{fmt.Sprintf("ContentPost %s changed after it was approved (its spec is now revision %s; %s was approved), "+
+			"so its content cannot be stored as approved; nothing was published: set the spec back to the approved revision, then retry",
+			post.Name, shortRevision(current), shortRevision(post.Status.Revision))}
+	}
 	configMap, err := publish.ConfigMap(post, post.Status.Revision)
 	if err != nil {
 		return err
@@ -270,8 +303,9 @@ func (r *ContentPostReconciler) desiredJob(post *greenlightv1alpha1.ContentPost,
 	return job
 }
 
-// foreignContent says that the content ConfigMap's name is taken by one Greenlight did not create
-// with the approved content: no Job may mount it.
+// foreignContent says why the approved content cannot be stored for the Jobs: the spec changed
+// after approval, or the ConfigMap's name is taken by one Greenlight did not create with the
+// approved content. No Job may be created.
 type foreignContent struct{ message string }
 
 func (f foreignContent) Error() string { return f.message }

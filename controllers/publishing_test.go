@@ -236,3 +236,74 @@ func TestObjectsCreatedUnderGreenlightsNamesAreNeverTrusted(t *testing.T) {
 		})
 	}
 }
+
+// channelOf returns the named channel's status.
+func channelOf(post *greenlightv1alpha1.ContentPost, name string) greenlightv1alpha1.ChannelStatus {
+	for _, ch := range post.Status.Channels {
+		if ch.Name == name {
+			return ch
+		}
+	}
+	return greenlightv1alpha1.ChannelStatus{}
+}
+
+// Review found that an edit made after approval, before the content was stored, went out; the
+// same edit on a Failed post went out with a retry. No Job is created unless the spec still is the
+// approved revision.
+func TestAnEditAfterApprovalIsNeverPublishedByARetry(t *testing.T) {
+	g := NewWithT(t)
+	post, jobs := publishingPost(t, g)
+	finishJob(g, jobs["linkedin"], true, `{"id": "li-1", "url": "https://linkedin.example/posts/1"}`)
+	finishJob(g, jobs["mastodon"], false, "mastodon answered 503")
+	got := expectPost(g, post.Namespace, "launch", greenlightv1alpha1.PostFailed, "marketing=Approved")
+
+	update(g, got, func() {
+		got.Spec.Channels[0].Body = "UNAPPROVED text"
+		got.Annotations[greenlightv1alpha1.AnnotationRetry] = "1"
+	})
+	g.Eventually(func(g Gomega) {
+		failed := channelOf(getPost(g, post.Namespace, "launch"), "mastodon")
+		g.Expect(failed.Attempts).To(Equal(int32(2)))
+		g.Expect(failed.State).To(Equal(greenlightv1alpha1.PublishFailed))
+		g.Expect(failed.Message).To(ContainSubstring("changed after it was approved"))
+	}, eventually, poll).Should(Succeed())
+	g.Consistently(func(g Gomega) { jobsOf(g, post.Namespace, 2) }, time.Second, poll).Should(Succeed())
+}
+
+// Review found that a change of the policy's template while Jobs ran disowned them (Failed, and a
+// retry ran a second Job next to the first), and that a Job deleted while running left the post
+// Publishing for ever.
+func TestRunningJobsSurviveATemplateChangeAndADeletedJobFails(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	post, jobs := publishingPost(t, g)
+	g.Eventually(func(g Gomega) {
+		got := getPost(g, post.Namespace, "launch")
+		g.Expect(channelOf(got, "mastodon").JobUID).To(Equal(string(jobs["mastodon"].UID)), "verified once, then pinned")
+		g.Expect(channelOf(got, "linkedin").JobUID).To(Equal(string(jobs["linkedin"].UID)))
+	}, eventually, poll).Should(Succeed())
+
+	p := &greenlightv1alpha1.ApprovalPolicy{}
+	g.Expect(k.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: "acme"}, p)).To(Succeed())
+	update(g, p, func() {
+		for name, ch := range p.Spec.Publishing.Channels {
+			ch.JobTemplate.Spec.Template.Spec.Containers[0].Image = "greenlight:v2"
+			p.Spec.Publishing.Channels[name] = ch
+		}
+	})
+	g.Expect(k.Delete(ctx, jobs["linkedin"], client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+	finishJob(g, jobs["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`)
+
+	got := expectPost(g, post.Namespace, "launch", greenlightv1alpha1.PostFailed, "marketing=Approved")
+	g.Expect(channelOf(got, "mastodon").State).To(Equal(greenlightv1alpha1.PublishSucceeded), "its Job ran the approved template")
+	g.Expect(channelOf(got, "linkedin").Message).To(ContainSubstring("was deleted before it finished, so whether it published is unknown"))
+	// No Job is made again behind anyone's back (envtest has no garbage collector to finish
+	// deleting the linkedin Job, so it lingers, being deleted).
+	g.Consistently(func(g Gomega) {
+		var list batchv1.JobList
+		g.Expect(k.List(ctx, &list, client.InNamespace(post.Namespace))).To(Succeed())
+		for _, job := range list.Items {
+			g.Expect(job.Name).To(BeElementOf(jobs["mastodon"].Name, jobs["linkedin"].Name))
+		}
+	}, time.Second, poll).Should(Succeed())
+}

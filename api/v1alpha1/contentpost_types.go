@@ -347,6 +347,11 @@ type ChannelStatus struct {
 	// +optional
 	Job string `json:"job,omitempty"`
 
+	// jobUID is the UID of that Job, recorded once Greenlight verified it is the Job it built: a
+	// Job of the same name with another UID is never taken for it.
+	// +optional
+	JobUID string `json:"jobUID,omitempty"`
+
 	// state is where publishing stands.
 	// +optional
 	State PublishState `json:"state,omitempty"`

@@ -172,8 +172,10 @@ func waitingFor(pods []corev1.Pod) string {
 func podsOf(job *batchv1.Job, pods []corev1.Pod) []corev1.Pod {
 	own := make([]corev1.Pod, 0, len(pods))
 	for i := range pods {
+		// Only the Job's own pods speak for it: a pod that merely carries its label (anyone who
+		// may create pods can add one) must not report a result.
 		ref := metav1.GetControllerOf(&pods[i])
-		if ref != nil && ref.Kind == "Job" && job.UID != "" && ref.UID != job.UID {
+		if job.UID != "" && (ref == nil || ref.Kind != "Job" || ref.UID != job.UID) {
 			continue
 		}
 		own = append(own, pods[i])
