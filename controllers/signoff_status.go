@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -38,8 +39,9 @@ func (r *ContentPostReconciler) writeSignOffStatuses(ctx context.Context, post *
 		s.Status = status
 		if patched, _, err := patchStatus(ctx, r.client, s, base); err != nil || !patched {
 			// A conflict means a newer SignOff status was written meanwhile: the post's next
-			// reconcile (which its watch triggers) recomputes it.
-			if err != nil {
+			// reconcile (which its watch triggers) recomputes it. A SignOff withdrawn meanwhile
+			// needs no status.
+			if err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("writing the status of SignOff %s: %w", s.Name, err)
 			}
 			continue

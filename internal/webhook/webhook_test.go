@@ -417,13 +417,14 @@ func TestAPublishedPostTakesNoMoreSignOffs(t *testing.T) {
 	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
 	post := waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
 
-	// Publishing is the next issue's work; the reconciler never changes a Published post, so the
-	// phase is set here as the publisher will set it.
+	// The status is set here as the reconciler sets it once every channel's Job succeeded.
 	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := admin.Get(ctx, client.ObjectKeyFromObject(post), post); err != nil {
 			return err
 		}
 		post.Status.Phase = greenlightv1alpha1.PostPublished
+		post.Status.Channels = []greenlightv1alpha1.ChannelStatus{{Name: "mastodon", State: greenlightv1alpha1.PublishSucceeded,
+			URL: "https://social.example/@acme/1"}}
 		return admin.Status().Update(ctx, post)
 	})).To(Succeed())
 	expectDenied(g, clients["alice"].Create(ctx, approval(ns, "launch", "marketing")),
