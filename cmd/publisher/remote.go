@@ -6,18 +6,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unicode"
+
+	"github.com/greenlight-operator/greenlight/internal/outbound"
 )
 
 // defaultMaxAnswer bounds the answers the publisher reads, except media downloads.
@@ -130,7 +127,7 @@ func (r *remote) attempt(ctx context.Context, req request) (answer, time.Duratio
 	}
 	resp, err := r.client.Do(httpReq)
 	if err != nil {
-		return answer{}, 0, retryablef("%s", describeTransportError(err, req.who, timeout))
+		return answer{}, 0, retryablef("%s", outbound.DescribeTransportError(err, req.who, timeout))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
@@ -141,7 +138,7 @@ func (r *remote) attempt(ctx context.Context, req request) (answer, time.Duratio
 	case code >= 200 && code < 300:
 		if readErr != nil {
 			return answer{}, 0, retryablef("%s answered %s but its body could not be read: %s",
-				req.who, status, describeTransportError(readErr, req.who, timeout))
+				req.who, status, outbound.DescribeTransportError(readErr, req.who, timeout))
 		}
 		if int64(len(data)) > maxAnswer {
 			return answer{}, 0, refusedf("%s answered %s with more than %s", req.who, status, byteSize(maxAnswer))
@@ -159,25 +156,7 @@ func (r *remote) attempt(ctx context.Context, req request) (answer, time.Duratio
 // retryAfter reads a Retry-After header, in seconds or as an HTTP date, capped at r.maxBackoff
 // so that a remote side cannot hold the Job for longer than the publisher would wait anyway.
 func (r *remote) retryAfter(header string) time.Duration {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return 0
-	}
-	if seconds, err := strconv.ParseInt(header, 10, 64); err == nil {
-		if seconds <= 0 {
-			return 0
-		}
-		if seconds >= int64(r.maxBackoff/time.Second) {
-			return r.maxBackoff
-		}
-		return time.Duration(seconds) * time.Second
-	}
-	if date, err := http.ParseTime(header); err == nil {
-		if wait := date.Sub(r.now()); wait > 0 {
-			return min(wait, r.maxBackoff)
-		}
-	}
-	return 0
+	return outbound.RetryAfter(header, r.now(), r.maxBackoff)
 }
 
 // remoteMessage returns ": " and a bounded, single-line excerpt of an error answer's body, or
@@ -201,53 +180,6 @@ func remoteMessage(body []byte) string {
 		return ""
 	}
 	return ": " + truncate(text, maxRemoteMessage)
-}
-
-// describeTransportError says why an attempt got no answer. It never returns err's text: a
-// *url.Error quotes the URL, and the errors inside it name hosts and addresses.
-func describeTransportError(err error, who string, timeout time.Duration) string {
-	var (
-		netErr      net.Error
-		dnsErr      *net.DNSError
-		hostnameErr x509.HostnameError
-		authority   x509.UnknownAuthorityError
-		invalidCert x509.CertificateInvalidError
-		verifyErr   *tls.CertificateVerificationError
-		recordErr   tls.RecordHeaderError
-		alertErr    tls.AlertError
-		errno       syscall.Errno
-		urlErr      *url.Error
-	)
-	switch {
-	case errors.As(err, &dnsErr):
-		return fmt.Sprintf("the host name of %s could not be resolved", who)
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Sprintf("%s did not answer within %s", who, timeout)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("%s refused the connection", who)
-	case errors.Is(err, syscall.ECONNRESET):
-		return fmt.Sprintf("%s reset the connection", who)
-	case errors.As(err, &hostnameErr):
-		return fmt.Sprintf("TLS error: the certificate of %s is not valid for its host name", who)
-	case errors.As(err, &authority):
-		return fmt.Sprintf("TLS error: the certificate of %s is signed by an unknown authority", who)
-	case errors.As(err, &invalidCert):
-		return fmt.Sprintf("TLS error: the certificate of %s is invalid or expired", who)
-	case errors.As(err, &verifyErr):
-		return fmt.Sprintf("TLS error: the certificate of %s could not be verified", who)
-	case errors.As(err, &recordErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return fmt.Sprintf("TLS error: %s does not speak TLS", who)
-	case errors.As(err, &alertErr):
-		return fmt.Sprintf("TLS error: %s refused the TLS handshake", who)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Sprintf("%s closed the connection without answering", who)
-	case errors.As(err, &errno):
-		return fmt.Sprintf("network error talking to %s: %s", who, errno.Error())
-	case errors.As(err, &urlErr) && urlErr.Op != "":
-		return fmt.Sprintf("network error talking to %s (%s)", who, strings.ToLower(urlErr.Op))
-	default:
-		return fmt.Sprintf("network error talking to %s", who)
-	}
 }
 
 func attempts(n int) string {

@@ -34,19 +34,14 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,6 +51,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/outbound"
 )
 
 // Event is one announcement about a post.
@@ -424,74 +420,18 @@ func (n *Notifier) post(ctx context.Context, endpoint *url.URL, body []byte) (ti
 	}
 }
 
-// describeTransportError says why an attempt got no answer. It never returns err's text: a
-// *url.Error quotes the URL, and the errors inside it name hosts and addresses.
+// describeTransportError says why an attempt got no answer, without the URL.
 func (n *Notifier) describeTransportError(err error) string {
-	var (
-		netErr      net.Error
-		dnsErr      *net.DNSError
-		hostnameErr x509.HostnameError
-		authority   x509.UnknownAuthorityError
-		invalidCert x509.CertificateInvalidError
-		verifyErr   *tls.CertificateVerificationError
-		recordErr   tls.RecordHeaderError
-		alertErr    tls.AlertError
-		errno       syscall.Errno
-	)
-	switch {
-	case errors.Is(err, context.Canceled):
+	if errors.Is(err, context.Canceled) {
 		return "the manager stopped before the endpoint answered"
-	case errors.As(err, &dnsErr):
-		return "the endpoint's host name could not be resolved"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Sprintf("the endpoint did not answer within %s", n.opts.Timeout)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "the endpoint refused the connection"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "the endpoint reset the connection"
-	case errors.As(err, &hostnameErr):
-		return "TLS error: the endpoint's certificate is not valid for its host name"
-	case errors.As(err, &authority):
-		return "TLS error: the endpoint's certificate is signed by an unknown authority"
-	case errors.As(err, &invalidCert):
-		return "TLS error: the endpoint's certificate is invalid or expired"
-	case errors.As(err, &verifyErr):
-		return "TLS error: the endpoint's certificate could not be verified"
-	case errors.As(err, &recordErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return "TLS error: the endpoint does not speak TLS"
-	case errors.As(err, &alertErr):
-		return "TLS error: the endpoint refused the TLS handshake"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the endpoint closed the connection without answering"
-	case errors.As(err, &errno):
-		return "network error: " + errno.Error()
-	default:
-		return "network error"
 	}
+	return outbound.DescribeTransportError(err, "the endpoint", n.opts.Timeout)
 }
 
 // retryAfter reads a Retry-After header, in seconds or as an HTTP date, capped at MaxBackoff so
 // that an endpoint cannot park its worker for longer than the notifier would wait on its own.
 func (n *Notifier) retryAfter(header string) time.Duration {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return 0
-	}
-	if seconds, err := strconv.ParseInt(header, 10, 64); err == nil {
-		if seconds <= 0 {
-			return 0
-		}
-		if seconds >= int64(n.opts.MaxBackoff/time.Second) {
-			return n.opts.MaxBackoff
-		}
-		return time.Duration(seconds) * time.Second
-	}
-	if date, err := http.ParseTime(header); err == nil {
-		if wait := date.Sub(n.clock.Now()); wait > 0 {
-			return min(wait, n.opts.MaxBackoff)
-		}
-	}
-	return 0
+	return outbound.RetryAfter(header, n.clock.Now(), n.opts.MaxBackoff)
 }
 
 // payload encodes an event as JSON, or as a Slack incoming-webhook message.

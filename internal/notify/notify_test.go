@@ -450,7 +450,7 @@ func TestNoURLOrSecretValueIsShown(t *testing.T) {
 		{name: "redirect", value: redirecting.URL + hookPath, allowHTTP: true,
 			failure: "endpoint answered 302 Found; redirects are not followed (after 1 attempt)"},
 		{name: "untrusted certificate", value: untrusted.URL + hookPath,
-			failure: "TLS error: the endpoint's certificate is signed by an unknown authority (after 2 attempts)"},
+			failure: "TLS error: the certificate of the endpoint is signed by an unknown authority (after 2 attempts)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
