@@ -38,7 +38,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestDescribeTransportErrorNeverQuotesTheURL(t *testing.T) {
-	secret := "https://hooks.example/T000/SECRET-PATH"
+	secret := "https://hooks.example/T000/SECRET-PATH" //nolint:gosec // G101: a fake URL that must not leak
 	for _, inner := range []error{context.DeadlineExceeded, syscall.ECONNREFUSED, errors.New("dial tcp 10.1.2.3:443: something")} {
 		err := &url.Error{Op: "Post", URL: secret, Err: inner}
 		got := DescribeTransportError(err, "the endpoint", 10*time.Second)
