@@ -119,6 +119,12 @@ func phaseEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent
 		case greenlightv1alpha1.PostScheduled:
 			events = append(events, newEvent(corev1.EventTypeNormal, EventApproved,
 				fmt.Sprintf("Every required department approved revision %s.", shortRevision(updated.Revision))))
+		case greenlightv1alpha1.PostPublishing:
+			if old.Phase != greenlightv1alpha1.PostScheduled && old.Phase != greenlightv1alpha1.PostFailed {
+				// Approved and due at once: the post went straight from review to publishing.
+				events = append(events, newEvent(corev1.EventTypeNormal, EventApproved,
+					fmt.Sprintf("Every required department approved revision %s.", shortRevision(updated.Revision))))
+			}
 		case greenlightv1alpha1.PostBlocked:
 			events = append(events, newEvent(corev1.EventTypeWarning, EventBlocked, stalledMessage(updated)))
 		case greenlightv1alpha1.PostExpired:

@@ -140,7 +140,9 @@ func TestAnApprovedPostIsPublishedOnceThroughOneJobPerChannel(t *testing.T) {
 		And(HaveField("Name", "linkedin"), HaveField("State", greenlightv1alpha1.PublishSucceeded), HaveField("URL", "https://linkedin.example/posts/1")),
 		And(HaveField("Name", "mastodon"), HaveField("ID", "109"), HaveField("URL", "https://social.example/@acme/109"),
 			HaveField("PublishedAt", Not(BeNil())))))
-	expectEvents(g, post.Namespace, "launch", HavePrefix("Published: Published to linkedin (https://linkedin.example/posts/1), mastodon"))
+	expectEvents(g, post.Namespace, "launch",
+		HavePrefix("Approved: Every required department approved revision"), // straight from review to publishing
+		HavePrefix("Published: Published to linkedin (https://linkedin.example/posts/1), mastodon"))
 
 	// After publishing, an edit is neither reviewed nor published: the post says it drifted.
 	update(g, got, func() { got.Spec.Body = "Our spring line is here, now cheaper" })
