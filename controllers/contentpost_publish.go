@@ -243,8 +243,11 @@ func describeChannels(channels []greenlightv1alpha1.ChannelStatus) string {
 // hand-over, loses that write and creates nothing new. A crash between the status write and the
 // Job's creation is repaired by the next reconcile, which reads Pending and creates the same
 // name. Jobs are owned by the post and their TTL is cleared, so a finished Job stays as the
-// record of its attempt; the idempotency key, the same across attempts, lets the remote side
-// refuse a repeat if someone deletes one by hand.
+// record of its attempt, and one deleted after Greenlight saw it is never made again (observe
+// fails its channel; a retry is a person's decision, with the same idempotency key, which lets
+// the remote side refuse a repeat). Nothing is created unless the spec still is the approved
+// revision, and an existing ConfigMap or Job under these predictable names must be the one
+// Greenlight builds (verifyContent, trustJob).
 func (r *ContentPostReconciler) ensureJobs(ctx context.Context, post *greenlightv1alpha1.ContentPost,
 	publishers map[string]policy.Publisher) error {
 	// Only Jobs the cache does not hold yet are created: a reconcile of a post whose Jobs exist
