@@ -49,6 +49,8 @@ import (
 
 	// Embedded CA roots, used when the image has none (a distroless or scratch image).
 	_ "golang.org/x/crypto/x509roots/fallback"
+
+	"github.com/greenlight-operator/greenlight/internal/outbound"
 )
 
 // Exit codes; a Job's podFailurePolicy may fail the Job at once on exitConfig and exitRefused.
@@ -80,16 +82,5 @@ type program struct {
 // run publishes as args and env say and returns the exit code. env looks up an env var, as
 // os.Getenv does.
 func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
-	return program{sleep: sleepContext, now: time.Now}.run(ctx, args, env, stdout, stderr)
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+	return program{sleep: outbound.Sleep, now: time.Now}.run(ctx, args, env, stdout, stderr)
 }

@@ -173,7 +173,7 @@ func New(secrets client.Reader, opts Options, onChange func(namespace, policy st
 		},
 		opts:     opts,
 		clock:    clock.RealClock{},
-		sleep:    sleepContext,
+		sleep:    outbound.Sleep,
 		queues:   map[string]*targetQueue{},
 		taken:    lru.New(10000),
 		failing:  map[string]string{},
@@ -456,16 +456,5 @@ func (n *Notifier) setFailure(t Target, message string) {
 	n.mu.Unlock()
 	if changed && n.onChange != nil {
 		n.onChange(t.Namespace, t.Policy)
-	}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
 	}
 }

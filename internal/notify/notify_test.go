@@ -24,6 +24,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/notify/notifytest"
+	"github.com/greenlight-operator/greenlight/internal/outbound"
 )
 
 // httpOptions are the default options with http:// allowed, for the receivers on 127.0.0.1.
@@ -532,7 +533,7 @@ func TestASlowEndpointDelaysNoOtherTarget(t *testing.T) {
 			opts := httpOptions
 			opts.Timeout, opts.MaxBackoff = time.Hour, time.Hour
 			n, _ := newNotifier(t, opts, map[string]string{"slow": slow.URL, "fast": fast.URL})
-			n.sleep = sleepContext // really wait, until the test ends
+			n.sleep = outbound.Sleep // really wait, until the test ends
 			a := targetOf("a", "slow", greenlightv1alpha1.NotificationJSON)
 			b := targetOf("b", "fast", greenlightv1alpha1.NotificationJSON)
 			start(t, n)

@@ -92,3 +92,15 @@ func DescribeTransportError(err error, who string, timeout time.Duration) string
 		return fmt.Sprintf("network error talking to %s", who)
 	}
 }
+
+// Sleep waits for d, or until ctx ends (then it returns ctx's error): the wait between attempts.
+func Sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
