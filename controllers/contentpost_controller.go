@@ -206,7 +206,7 @@ func (r *ContentPostReconciler) createJobs(ctx context.Context, scope *postScope
 // get one (they never count).
 func (r *ContentPostReconciler) judgeSignOffs(ctx context.Context, scope *postScope) (bool, error) {
 	if scope.verdicts == nil {
-		return false, r.judgeLate(ctx, scope.post, scope.now)
+		return false, r.judgeLate(ctx, scope.post, scope.in.signOffs, scope.now)
 	}
 	return false, r.writeSignOffStatuses(ctx, scope.post, scope.in.signOffs, scope.verdicts, scope.now)
 }
@@ -227,11 +227,8 @@ func (r *ContentPostReconciler) judgeOrphans(ctx context.Context, key client.Obj
 
 // judgeLate marks SignOffs made after the post's publishing began, which never count. What went
 // out is the record, and so is what counted towards it.
-func (r *ContentPostReconciler) judgeLate(ctx context.Context, post *greenlightv1alpha1.ContentPost, now time.Time) error {
-	signOffs, err := r.reader.signOffsOf(ctx, post.Namespace, post.Name)
-	if err != nil {
-		return err
-	}
+func (r *ContentPostReconciler) judgeLate(ctx context.Context, post *greenlightv1alpha1.ContentPost,
+	signOffs []greenlightv1alpha1.SignOff, now time.Time) error {
 	verdicts := map[string]review.Verdict{}
 	for _, s := range signOffs {
 		if meta.FindStatusCondition(s.Status.Conditions, greenlightv1alpha1.ConditionCounted) == nil {

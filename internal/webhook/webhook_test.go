@@ -434,12 +434,7 @@ func TestAPublishedPostTakesNoMoreSignOffs(t *testing.T) {
 func TestAnExpiredDepartmentTakesNoMoreSignOffs(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := newNamespace(t)
-	p := samplePolicy(ns)
-	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
-	g.Expect(admin.Create(ctx, p)).To(Succeed())
-	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
-	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	ns := launchUnderReview(t, g, oneHourReview)
 
 	// Two hours pass on the manager's clock; touching the post makes it look again.
 	testClock.Step(2 * time.Hour)
@@ -673,12 +668,8 @@ func TestAnEditorCannotApproveWhatTheyWrote(t *testing.T) {
 func TestALateApprovalIsDeniedBeforeTheControllerNoticesTheDeadline(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := newNamespace(t)
-	p := samplePolicy(ns)
-	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
-	g.Expect(admin.Create(ctx, p)).To(Succeed())
-	g.Expect(clients["dana"].Create(ctx, samplePost(ns, "launch"))).To(Succeed())
-	pending := waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+	ns := launchUnderReview(t, g, oneHourReview)
+	pending := getPost(g, ns, "launch")
 	deadline := pending.Status.Departments[0].Deadline.Time
 
 	// The deadline passes; nothing wakes the controller yet, so the stored status still says Pending.
@@ -733,13 +724,22 @@ func TestNoPeopleRoleCanWriteStatus(t *testing.T) {
 	}
 }
 
-// launchUnderReview creates a namespace with the sample policy and dana's post "launch", and
-// waits until marketing is asked to review it.
-func launchUnderReview(t *testing.T, g Gomega) string {
+// launchUnderReview creates a namespace with the sample policy (after edits) and dana's post
+// "launch", and waits until marketing is asked to review it.
+func launchUnderReview(t *testing.T, g Gomega, edits ...func(*greenlightv1alpha1.ApprovalPolicy)) string {
 	t.Helper()
 	ns := newNamespace(t)
-	g.Expect(admin.Create(context.Background(), samplePolicy(ns))).To(Succeed())
+	p := samplePolicy(ns)
+	for _, edit := range edits {
+		edit(p)
+	}
+	g.Expect(admin.Create(context.Background(), p)).To(Succeed())
 	g.Expect(clients["dana"].Create(context.Background(), samplePost(ns, "launch"))).To(Succeed())
 	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
 	return ns
+}
+
+// oneHourReview gives the sample policy's first stage a one-hour review window.
+func oneHourReview(p *greenlightv1alpha1.ApprovalPolicy) {
+	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
 }
