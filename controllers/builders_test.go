@@ -63,7 +63,9 @@ func (b *policyBuilder) withoutPublishing() *policyBuilder { b.policy.Spec.Publi
 func publisherTemplate() batchv1.JobTemplateSpec {
 	return batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 		RestartPolicy: corev1.RestartPolicyNever,
-		Containers:    []corev1.Container{{Name: "publish", Image: "greenlight:dev", Command: []string{"/publisher"}, Args: []string{"--driver=webhook"}}},
+		Containers: []corev1.Container{{Name: "publish", Image: "greenlight:dev", Command: []string{"/publisher"}, Args: []string{"--driver=webhook"},
+			// The API server defaults a fieldRef's apiVersion: Greenlight must still know its own Job.
+			Env: []corev1.EnvVar{{Name: "NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}}}},
 	}}}}
 }
 

@@ -179,27 +179,39 @@ func (r *ContentPostReconciler) createJobs(ctx context.Context, scope *postScope
 	if scope.in.requirements == nil {
 		return false, fmt.Errorf("cannot create the publishing Jobs of post %s: %s", post.Name, scope.in.blocked.Message)
 	}
-	err := r.ensureJobs(ctx, post, scope.in.requirements.Publishers)
+	created, err := r.ensureJobs(ctx, post, scope.in.requirements.Publishers)
 	var foreign foreignContent
-	if !errors.As(err, &foreign) {
+	isForeign := errors.As(err, &foreign)
+	if err != nil && !isForeign && len(created) == 0 {
 		return false, err
 	}
-	// Fail closed and say why: every channel still waiting fails with the message.
+	// Record what was created (each new Job's UID, so that it is pinned before anyone can delete
+	// it and have it made again), or fail closed, saying why, the channels whose Jobs must not
+	// be created.
 	base := post.DeepCopy()
 	for i := range post.Status.Channels {
-		if ch := &post.Status.Channels[i]; ch.State == greenlightv1alpha1.PublishPending {
+		ch := &post.Status.Channels[i]
+		if uid, ok := created[ch.Name]; ok && ch.JobUID == "" {
+			ch.JobUID = uid
+		}
+		if isForeign && slices.Contains(foreign.channels, ch.Name) {
 			ch.State, ch.Message = greenlightv1alpha1.PublishFailed, foreign.message
 		}
 	}
 	post.Status.Phase = publishingPhase(&post.Status)
 	setPublishedConditions(&post.Status, post, scope.now)
-	patched, retry, err := patchStatus(ctx, r.client, post, base)
-	if !patched {
-		scope.result = retry
-		return true, err
+	if equality.Semantic.DeepEqual(base.Status, post.Status) {
+		return false, err
 	}
-	r.recorder.Event(post, corev1.EventTypeWarning, EventFailed, foreign.message)
-	return false, nil
+	if patched, retry, patchErr := patchStatus(ctx, r.client, post, base); !patched {
+		scope.result = retry
+		return true, patchErr
+	}
+	if isForeign {
+		r.recorder.Event(post, corev1.EventTypeWarning, EventFailed, foreign.message)
+		return false, nil
+	}
+	return false, err
 }
 
 // judgeSignOffs writes each SignOff's Counted condition; once publishing began, only new ones

@@ -120,7 +120,8 @@ func phaseEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent
 			events = append(events, newEvent(corev1.EventTypeNormal, EventApproved,
 				fmt.Sprintf("Every required department approved revision %s.", shortRevision(updated.Revision))))
 		case greenlightv1alpha1.PostPublishing:
-			if old.Phase != greenlightv1alpha1.PostScheduled && old.Phase != greenlightv1alpha1.PostFailed {
+			if !slices.Contains([]greenlightv1alpha1.PostPhase{greenlightv1alpha1.PostScheduled, greenlightv1alpha1.PostFailed,
+				greenlightv1alpha1.PostBlocked}, old.Phase) {
 				// Approved and due at once: the post went straight from review to publishing.
 				events = append(events, newEvent(corev1.EventTypeNormal, EventApproved,
 					fmt.Sprintf("Every required department approved revision %s.", shortRevision(updated.Revision))))

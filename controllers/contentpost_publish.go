@@ -249,52 +249,70 @@ func describeChannels(channels []greenlightv1alpha1.ChannelStatus) string {
 // revision, and an existing ConfigMap or Job under these predictable names must be the one
 // Greenlight builds (verifyContent, trustJob).
 func (r *ContentPostReconciler) ensureJobs(ctx context.Context, post *greenlightv1alpha1.ContentPost,
-	publishers map[string]policy.Publisher) error {
-	// Only Jobs the cache does not hold yet are created: a reconcile of a post whose Jobs exist
-	// makes no API call here.
-	var pending []greenlightv1alpha1.ChannelStatus
-	for _, ch := range post.Status.Channels {
-		if ch.State != greenlightv1alpha1.PublishPending {
-			continue
-		}
-		err := r.client.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: ch.Job}, &batchv1.Job{})
-		switch {
-		case apierrors.IsNotFound(err):
-			pending = append(pending, ch)
-		case err != nil:
-			return err
-		}
-	}
-	if len(pending) == 0 {
-		return nil
+	publishers map[string]policy.Publisher) (created map[string]string, err error) {
+	pending, err := r.missingJobs(ctx, post)
+	if err != nil || len(pending) == 0 {
+		return nil, err
 	}
 	// The content is built from the spec: only while the spec still is the approved revision (an
 	// edit between approval and here, after a failed attempt to store it, must never go out).
 	if current := revision.Of(&post.Spec); current != post.Status.Revision {
-		return foreignContent{fmt.Sprintf("ContentPost %s changed after it was approved (its spec is now revision %s; %s was approved), "+
-			"so its content cannot be stored as approved; nothing was published: set the spec back to the approved revision, then retry",
-			post.Name, shortRevision(current), shortRevision(post.Status.Revision))}
+		return nil, foreignContent{channels: pending, message: fmt.Sprintf("ContentPost %s changed after it was approved (its spec is "+
+			"now revision %s; %s was approved), so its content cannot be stored as approved; nothing was published on this channel: "+
+			"set the spec back to the approved revision, then retry", post.Name, shortRevision(current), shortRevision(post.Status.Revision))}
 	}
 	configMap, err := publish.ConfigMap(post, post.Status.Revision)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := r.createOwned(ctx, post, configMap); err != nil {
-		return fmt.Errorf("creating ConfigMap %s: %w", configMap.Name, err)
+		return nil, fmt.Errorf("creating ConfigMap %s: %w", configMap.Name, err)
 	}
-	if err := r.verifyContent(ctx, post, configMap); err != nil {
-		return err
+	if err := r.verifyContent(ctx, post, configMap, pending); err != nil {
+		return nil, err
 	}
-	for _, ch := range pending {
+	created = map[string]string{}
+	for _, ch := range post.Status.Channels {
+		if !slices.Contains(pending, ch.Name) {
+			continue
+		}
 		publisher, ok := publishers[ch.Name]
 		if !ok {
-			return fmt.Errorf("no applying policy publishes to channel %s any more", ch.Name)
+			return created, fmt.Errorf("no applying policy publishes to channel %s any more", ch.Name)
 		}
-		if err := r.createOwned(ctx, post, r.desiredJob(post, ch, publisher)); err != nil {
-			return fmt.Errorf("creating Job %s: %w", ch.Job, err)
+		job := r.desiredJob(post, ch, publisher)
+		if err := r.createOwned(ctx, post, job); err != nil {
+			return created, fmt.Errorf("creating Job %s: %w", ch.Job, err)
+		}
+		if job.UID != "" {
+			created[ch.Name] = string(job.UID)
 		}
 	}
-	return nil
+	return created, nil
+}
+
+// missingJobs names the Pending channels whose Job does not exist. The cache answers first, so a
+// reconcile of a post whose Jobs exist makes no API call; a miss is confirmed with the API
+// server, since the cache may not have seen a Job created a moment ago.
+func (r *ContentPostReconciler) missingJobs(ctx context.Context, post *greenlightv1alpha1.ContentPost) ([]string, error) {
+	var missing []string
+	for _, ch := range post.Status.Channels {
+		if ch.State != greenlightv1alpha1.PublishPending {
+			continue
+		}
+		key := client.ObjectKey{Namespace: post.Namespace, Name: ch.Job}
+		err := r.client.Get(ctx, key, &batchv1.Job{})
+		if apierrors.IsNotFound(err) {
+			err = r.apiReader.Get(ctx, key, &batchv1.Job{})
+		}
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, ch.Name)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return missing, nil
 }
 
 // desiredJob is the Job Greenlight runs for a channel's current attempt.
@@ -309,7 +327,11 @@ func (r *ContentPostReconciler) desiredJob(post *greenlightv1alpha1.ContentPost,
 // foreignContent says why the approved content cannot be stored for the Jobs: the spec changed
 // after approval, or the ConfigMap's name is taken by one Greenlight did not create with the
 // approved content. No Job may be created.
-type foreignContent struct{ message string }
+type foreignContent struct {
+	// channels are the channels whose Jobs must not be created.
+	channels []string
+	message  string
+}
 
 func (f foreignContent) Error() string { return f.message }
 
@@ -317,14 +339,16 @@ func (f foreignContent) Error() string { return f.message }
 // name is the one Greenlight created: controlled by the post, immutable, holding exactly the
 // approved post.json of every channel. Its name is predictable, so one created by someone else
 // first must never feed a Job.
-func (r *ContentPostReconciler) verifyContent(ctx context.Context, post *greenlightv1alpha1.ContentPost, want *corev1.ConfigMap) error {
+func (r *ContentPostReconciler) verifyContent(ctx context.Context, post *greenlightv1alpha1.ContentPost, want *corev1.ConfigMap,
+	channels []string) error {
 	have := &corev1.ConfigMap{}
 	if err := r.apiReader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
 		return err
 	}
 	if !metav1.IsControlledBy(have, post) || have.Immutable == nil || !*have.Immutable || !equality.Semantic.DeepEqual(have.Data, want.Data) {
-		return foreignContent{fmt.Sprintf("ConfigMap %s, which must hold the approved content, was not created by Greenlight for this "+
-			"post (it is not controlled by the post, not immutable, or holds other content); nothing was published: delete it and retry",
+		return foreignContent{channels: channels, message: fmt.Sprintf(
+			"ConfigMap %s, which must hold the approved content, was not created by Greenlight for this "+
+				"post (it is not controlled by the post, not immutable, or holds other content); nothing was published: delete it and retry",
 			want.Name)}
 	}
 	return nil

@@ -17,9 +17,57 @@ func IsOurs(existing, desired *batchv1.Job, owner metav1.Object) bool {
 	if !metav1.IsControlledBy(existing, owner) {
 		return false
 	}
+	if !sameCount(existing.Spec.Parallelism, desired.Spec.Parallelism) || !sameCount(existing.Spec.Completions, desired.Spec.Completions) {
+		return false
+	}
 	have, want := existing.Spec.Template.Spec, desired.Spec.Template.Spec
-	return sameContainers(have.Containers, want.Containers) && sameContainers(have.InitContainers, want.InitContainers) &&
+	return have.ServiceAccountName == want.ServiceAccountName &&
+		sameContainers(have.Containers, want.Containers) && sameContainers(have.InitContainers, want.InitContainers) &&
 		sameVolumes(have.Volumes, want.Volumes)
+}
+
+// sameCount compares Job counts, an unset one being 1 as the API server defaults it.
+func sameCount(have, want *int32) bool {
+	one := func(c *int32) int32 {
+		if c == nil {
+			return 1
+		}
+		return *c
+	}
+	return one(have) == one(want)
+}
+
+// sameEnv compares env entries by what they resolve to: the API server fills defaults into a
+// valueFrom (a fieldRef's apiVersion, an optional's false) that the template does not carry.
+func sameEnv(have, want []corev1.EnvVar) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	for i := range want {
+		h, w := have[i], want[i]
+		if h.Name != w.Name || h.Value != w.Value || (h.ValueFrom == nil) != (w.ValueFrom == nil) {
+			return false
+		}
+		if w.ValueFrom != nil && source(*h.ValueFrom) != source(*w.ValueFrom) {
+			return false
+		}
+	}
+	return true
+}
+
+// source names where a valueFrom reads from.
+func source(v corev1.EnvVarSource) string {
+	switch {
+	case v.SecretKeyRef != nil:
+		return "secret/" + v.SecretKeyRef.Name + "/" + v.SecretKeyRef.Key
+	case v.ConfigMapKeyRef != nil:
+		return "configmap/" + v.ConfigMapKeyRef.Name + "/" + v.ConfigMapKeyRef.Key
+	case v.FieldRef != nil:
+		return "field/" + v.FieldRef.FieldPath
+	case v.ResourceFieldRef != nil:
+		return "resource/" + v.ResourceFieldRef.ContainerName + "/" + v.ResourceFieldRef.Resource
+	}
+	return "other"
 }
 
 func sameContainers(have, want []corev1.Container) bool {
@@ -29,7 +77,7 @@ func sameContainers(have, want []corev1.Container) bool {
 	for i := range want {
 		h, w := have[i], want[i]
 		if h.Name != w.Name || h.Image != w.Image || !equality.Semantic.DeepEqual(h.Command, w.Command) ||
-			!equality.Semantic.DeepEqual(h.Args, w.Args) || !equality.Semantic.DeepEqual(h.Env, w.Env) ||
+			!equality.Semantic.DeepEqual(h.Args, w.Args) || !sameEnv(h.Env, w.Env) ||
 			!equality.Semantic.DeepEqual(h.EnvFrom, w.EnvFrom) || !sameMounts(h.VolumeMounts, w.VolumeMounts) {
 			return false
 		}

@@ -13,7 +13,10 @@ func TestIsOurs(t *testing.T) {
 	post := newPost("launch").withChannels("mastodon").obj()
 	revision := "sha256:" + "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12"
 	desired := func() *batchv1.Job {
-		job := Job(post, "mastodon", revision, 1, platformTemplate(), ConfigMapName(post.Name, revision))
+		tmpl := platformTemplate()
+		tmpl.Spec.Template.Spec.Containers[0].Env = append(tmpl.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "NS",
+			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}})
+		job := Job(post, "mastodon", revision, 1, tmpl, ConfigMapName(post.Name, revision))
 		yes := true
 		job.OwnerReferences = []metav1.OwnerReference{{APIVersion: "greenlight.dev/v1alpha1", Kind: "ContentPost", Name: post.Name,
 			UID: post.UID, Controller: &yes}}
@@ -29,6 +32,15 @@ func TestIsOurs(t *testing.T) {
 			j.Spec.Template.Spec.Containers[0].TerminationMessagePath = "/dev/termination-log"
 			j.Spec.Template.Spec.DNSPolicy = corev1.DNSClusterFirst
 		}, true},
+		{"with a fieldRef the API server defaults", func(j *batchv1.Job) {
+			for i := range j.Spec.Template.Spec.Containers[0].Env {
+				if f := j.Spec.Template.Spec.Containers[0].Env[i].ValueFrom; f != nil && f.FieldRef != nil {
+					f.FieldRef.APIVersion = "v1"
+				}
+			}
+		}, true},
+		{"five copies in parallel", func(j *batchv1.Job) { five := int32(5); j.Spec.Parallelism, j.Spec.Completions = &five, &five }, false},
+		{"another service account", func(j *batchv1.Job) { j.Spec.Template.Spec.ServiceAccountName = "powerful" }, false},
 		{"controlled by nobody", func(j *batchv1.Job) { j.OwnerReferences = nil }, false},
 		{"controlled by another post", func(j *batchv1.Job) { j.OwnerReferences[0].UID = "other" }, false},
 		{"another image", func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "evil:latest" }, false},
