@@ -73,6 +73,8 @@ type options struct {
 	webhookConfigPrefix  string
 	// allowHTTPNotifications lets notifications go to http:// endpoints, not only https://.
 	allowHTTPNotifications bool
+	maxConcurrentReconciles int
+	watchLabelSelector      string
 }
 
 // stringList is a repeatable, comma-separated flag.
@@ -118,6 +120,12 @@ func main() {
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
 	flag.BoolVar(&opts.allowHTTPNotifications, "allow-http-notifications", false,
 		"Also send notifications to http:// endpoint URLs (only https:// otherwise), for local development and tests.")
+	flag.IntVar(&opts.maxConcurrentReconciles, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles,
+		"How many posts are reconciled at once.")
+	flag.StringVar(&opts.watchLabelSelector, "watch-label-selector", "",
+		"Own only the posts (with their sign-offs and Jobs) and policies this label selector selects, to shard "+
+			"Greenlight across several managers, for example "+greenlightv1alpha1.LabelShard+"=shard1 "+
+			"(every shard still reads every policy and serves the webhooks for every shard).")
 	zapOpts := zap.Options{Development: true}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -179,8 +187,13 @@ func run(opts options) error {
 		})
 	}
 
+	shard, err := controllers.ParseShard(opts.watchLabelSelector)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  controllers.CacheOptions(shard),
 		Metrics:                metricsServerOptions,
 		WebhookServer:          ctrlwebhook.NewServer(webhookServerOptions),
 		HealthProbeBindAddress: opts.probeAddr,
@@ -200,7 +213,10 @@ func run(opts options) error {
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: deliberate, see above
 	notifyOptions := notify.DefaultOptions
 	notifyOptions.AllowHTTP = opts.allowHTTPNotifications
-	err = controllers.SetupWithManager(context.Background(), mgr, compiler, recorder, clock.RealClock{}, notifyOptions)
+	err = controllers.SetupWithManager(context.Background(), mgr, controllers.Options{
+		Compiler: compiler, Recorder: recorder, Clock: clock.RealClock{}, Notify: notifyOptions,
+		MaxConcurrentReconciles: opts.maxConcurrentReconciles, Shard: shard,
+	})
 	if err != nil {
 		return err
 	}

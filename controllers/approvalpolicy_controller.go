@@ -3,10 +3,13 @@ package controllers
 import (
 	"context"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -33,6 +36,8 @@ type ApprovalPolicyReconciler struct {
 	healthChanges <-chan event.GenericEvent
 	// clock stamps condition transitions; tests inject a fake one.
 	clock clock.PassiveClock
+	// shard selects the policies whose status this manager writes; nil selects all.
+	shard labels.Selector
 }
 
 // NewApprovalPolicyReconciler returns a policy reconciler that reads time from clk.
@@ -87,18 +92,33 @@ func (r *ApprovalPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	return ctrl.Result{}, nil
 }
 
-// SetupWithManager watches policies, and posts whose labels decide what the policies select.
-func (r *ApprovalPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// matchedPostsDelay batches the policy status writes that posts arriving, leaving or being
+// relabelled cause: a launch that creates a thousand posts in a few seconds costs each policy one
+// matchedPosts write, not a thousand.
+const matchedPostsDelay = 2 * time.Second
+
+// SetupWithManager watches the policies this manager owns (shard selects them by label; nil owns
+// all), and posts whose labels decide what the policies select.
+func (r *ApprovalPolicyReconciler) SetupWithManager(mgr ctrl.Manager, shard labels.Selector) error {
+	r.shard = shard
+	owned := predicate.NewPredicateFuncs(r.owns)
 	// Only a post's arrival, departure or label change can change what a policy matches.
-	postMembership := predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+	postMembership := handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.countAgainLater(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) {
+				r.countAgainLater(ctx, e.ObjectNew, q)
+			}
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.countAgainLater(ctx, e.Object, q)
 		},
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&greenlightv1alpha1.ApprovalPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&greenlightv1alpha1.ContentPost{}, handler.EnqueueRequestsFromMapFunc(r.policiesInNamespace),
-			builder.WithPredicates(postMembership))
+		For(&greenlightv1alpha1.ApprovalPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, owned)).
+		Watches(&greenlightv1alpha1.ContentPost{}, postMembership)
 	if r.healthChanges != nil {
 		// A policy's notifications started or stopped failing.
 		b = b.WatchesRawSource(source.Channel(r.healthChanges, &handler.EnqueueRequestForObject{}))
@@ -106,18 +126,26 @@ func (r *ApprovalPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return b.Named("approvalpolicy").Complete(r)
 }
 
-// policiesInNamespace maps a post to the policies of its namespace.
-func (r *ApprovalPolicyReconciler) policiesInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+// owns reports whether this manager writes the policy's status: every policy without a shard,
+// the shard's policies with one.
+func (r *ApprovalPolicyReconciler) owns(o client.Object) bool {
+	return r.shard == nil || r.shard.Matches(labels.Set(o.GetLabels()))
+}
+
+// countAgainLater queues the owned policies of a post's namespace to count their posts again
+// after matchedPostsDelay; posts changing meanwhile join the same reconcile.
+func (r *ApprovalPolicyReconciler) countAgainLater(ctx context.Context, post client.Object,
+	q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	var policies greenlightv1alpha1.ApprovalPolicyList
-	if err := r.client.List(ctx, &policies, client.InNamespace(o.GetNamespace())); err != nil {
-		logf.FromContext(ctx).Error(err, "Failed to list policies for a post change", "post", o.GetName())
-		return nil
+	if err := r.client.List(ctx, &policies, client.InNamespace(post.GetNamespace())); err != nil {
+		logf.FromContext(ctx).Error(err, "Failed to list policies for a post change", "post", post.GetName())
+		return
 	}
-	requests := make([]reconcile.Request, 0, len(policies.Items))
 	for i := range policies.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&policies.Items[i])})
+		if r.owns(&policies.Items[i]) {
+			q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&policies.Items[i])}, matchedPostsDelay)
+		}
 	}
-	return requests
 }
 
 // appliesTo reports whether the policy applies to the post: it selects the post now, or it

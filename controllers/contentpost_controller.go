@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -256,8 +257,9 @@ func (r *ContentPostReconciler) judgeLate(ctx context.Context, post *greenlightv
 // watched without a predicate: a reconcile that ran on a stale cached post must run again once
 // the cache catches up with its own status write, and compare-before-write keeps that to one
 // read-only pass.
-func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		For(&greenlightv1alpha1.ContentPost{}).
 		// A publishing Job's progress moves its post.
 		Owns(&batchv1.Job{}).

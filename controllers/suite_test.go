@@ -120,6 +120,7 @@ func newManager() (func(), error) {
 		// restartManager starts a second manager in this process with the same controller names.
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		Scheme:                 testScheme,
+		Cache:                  CacheOptions(nil),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
@@ -133,7 +134,7 @@ func newManager() (func(), error) {
 		return nil, err
 	}
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
-	if err := SetupWithManager(ctx, mgr, compiler, recorder, fakeClock, httpNotifications()); err != nil {
+	if err := SetupWithManager(ctx, mgr, Options{Compiler: compiler, Recorder: recorder, Clock: fakeClock, Notify: httpNotifications()}); err != nil {
 		cancel()
 		return nil, err
 	}

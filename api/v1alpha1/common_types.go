@@ -39,6 +39,11 @@ const (
 	// post into another policy with a department of the same name carries no approvals over.
 	LabelPolicyUID = "greenlight.dev/policy-uid"
 
+	// LabelShard is Flux's sharding key. A manager started with --watch-label-selector owns the
+	// posts it selects; admission copies a post's key to its SignOffs, and the controller to
+	// its Jobs and ConfigMaps, so that they land in the same shard.
+	LabelShard = "sharding.fluxcd.io/key"
+
 	// AnnotationCreatedBy records the user who created a ContentPost. Admission sets it from the
 	// request's authenticated user; users cannot set or change it.
 	AnnotationCreatedBy = "greenlight.dev/created-by"

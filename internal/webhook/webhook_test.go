@@ -169,6 +169,7 @@ func startManager(ctx context.Context, stopped chan struct{}) error {
 	opts := env.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  controllers.CacheOptions(nil),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
@@ -184,7 +185,7 @@ func startManager(ctx context.Context, stopped chan struct{}) error {
 	}
 	clock := testClock
 	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see controllers.EventRecorder
-	if err := controllers.SetupWithManager(ctx, mgr, compiler, recorder, clock, httpNotifications()); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Compiler: compiler, Recorder: recorder, Clock: clock, Notify: httpNotifications()}); err != nil {
 		return err
 	}
 	if err := SetupWithManager(mgr, compiler, []string{DefaultAdminGroup}, clock); err != nil {
