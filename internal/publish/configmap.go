@@ -43,15 +43,17 @@ func ConfigMap(post *greenlightv1alpha1.ContentPost, revision string) (*corev1.C
 		}
 		data[key] = string(encoded)
 	}
+	labels := map[string]string{
+		greenlightv1alpha1.LabelPost:     post.Name,
+		greenlightv1alpha1.LabelRevision: RevisionLabel(revision),
+	}
+	shardOf(post, labels)
 	return &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      ConfigMapName(post.Name, revision),
 			Namespace: post.Namespace,
-			Labels: map[string]string{
-				greenlightv1alpha1.LabelPost:     post.Name,
-				greenlightv1alpha1.LabelRevision: RevisionLabel(revision),
-			},
+			Labels:    labels,
 		},
 		Immutable: ptr.To(true),
 		Data:      data,

@@ -45,6 +45,7 @@ func Job(post *greenlightv1alpha1.ContentPost, channel, revision string, attempt
 		greenlightv1alpha1.LabelChannel:  channel,
 		greenlightv1alpha1.LabelRevision: RevisionLabel(revision),
 	}
+	shardOf(post, labels)
 	spec := *tmpl.Spec.DeepCopy()
 	pod := &spec.Template
 	pod.Labels = mergeLabels(pod.Labels, labels)
@@ -153,4 +154,12 @@ func mergeLabels(base, own map[string]string) map[string]string {
 	maps.Copy(merged, base)
 	maps.Copy(merged, own)
 	return merged
+}
+
+// shardOf copies the post's shard key (if any) into labels, so that the manager owning the post's
+// shard caches what it creates for the post.
+func shardOf(post *greenlightv1alpha1.ContentPost, labels map[string]string) {
+	if shard, ok := post.Labels[greenlightv1alpha1.LabelShard]; ok {
+		labels[greenlightv1alpha1.LabelShard] = shard
+	}
 }

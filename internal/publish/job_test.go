@@ -246,3 +246,18 @@ func withEntries(m map[string]string, kv ...string) map[string]string {
 	}
 	return out
 }
+
+// A sharded manager caches only its shard's Jobs and ConfigMaps: they carry their post's key.
+func TestJobAndConfigMapJoinTheirPostsShard(t *testing.T) {
+	g := NewWithT(t)
+	post := newPost("launch").withChannels("mastodon").obj()
+	job := Job(post, "mastodon", testRevision, 1, platformTemplate(), testConfigMap)
+	g.Expect(job.Labels).NotTo(HaveKey(greenlightv1alpha1.LabelShard), "an unsharded post's Job has no shard key")
+
+	post.Labels = map[string]string{greenlightv1alpha1.LabelShard: "shard2"}
+	job = Job(post, "mastodon", testRevision, 1, platformTemplate(), testConfigMap)
+	g.Expect(job.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelShard, "shard2"))
+	configMap, err := ConfigMap(post, testRevision)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(configMap.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelShard, "shard2"))
+}
