@@ -224,14 +224,20 @@ func run(opts options) error {
 	// ENABLE_WEBHOOKS=false (kubebuilder's convention).
 	webhooksReady := healthz.Ping
 	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
+		managerUser, err := webhook.WhoAmI(context.Background(), mgr.GetConfig())
+		if err != nil {
+			return err
+		}
+		webhookOptions := webhook.Options{Compiler: compiler, AdminGroups: opts.adminGroups, Clock: clock.RealClock{},
+			Shard: shard, ManagerUser: managerUser}
 		if opts.selfManagedCerts {
-			checker, err := setupWebhooksWhenCertified(mgr, compiler, opts)
+			checker, err := setupWebhooksWhenCertified(mgr, webhookOptions, opts)
 			if err != nil {
 				return err
 			}
 			webhooksReady = checker
 		} else {
-			if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups, clock.RealClock{}); err != nil {
+			if err := webhook.SetupWithManager(mgr, webhookOptions); err != nil {
 				return err
 			}
 			webhooksReady = mgr.GetWebhookServer().StartedChecker()
@@ -264,7 +270,7 @@ const selfManagedCertDir = "/tmp/k8s-webhook-server/serving-certs"
 // serving certificate in a Secret, writes it to the webhook server's directory and injects its CA
 // into the webhook configurations. The webhooks are registered (which starts the webhook server)
 // once the certificate exists. The returned checker fails until they serve.
-func setupWebhooksWhenCertified(mgr ctrl.Manager, compiler *policy.Compiler, opts options) (healthz.Checker, error) {
+func setupWebhooksWhenCertified(mgr ctrl.Manager, webhookOptions webhook.Options, opts options) (healthz.Checker, error) {
 	namespace := cmp.Or(os.Getenv("POD_NAMESPACE"), "greenlight-system")
 	certified := make(chan struct{})
 	err := rotator.AddRotator(mgr, &rotator.CertRotator{
@@ -288,7 +294,7 @@ func setupWebhooksWhenCertified(mgr ctrl.Manager, compiler *policy.Compiler, opt
 	var registered atomic.Bool
 	go func() {
 		<-certified
-		if err := webhook.SetupWithManager(mgr, compiler, opts.adminGroups, clock.RealClock{}); err != nil {
+		if err := webhook.SetupWithManager(mgr, webhookOptions); err != nil {
 			setupLog.Error(err, "Failed to register the webhooks")
 			os.Exit(1)
 		}

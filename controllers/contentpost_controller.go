@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -239,17 +240,29 @@ func (r *ContentPostReconciler) judgeOrphans(ctx context.Context, key client.Obj
 }
 
 // judgeLate marks SignOffs made after the post's publishing began, which never count. What went
-// out is the record, and so is what counted towards it.
+// out is the record, and so is what counted towards it: a SignOff counts only if it is an
+// approval the post's departments recorded (admission may have admitted a late one while its
+// cache lagged, or a sign-off may have come while the webhooks were down).
 func (r *ContentPostReconciler) judgeLate(ctx context.Context, post *greenlightv1alpha1.ContentPost,
 	signOffs []greenlightv1alpha1.SignOff, now time.Time) error {
 	verdicts := map[string]review.Verdict{}
 	for _, s := range signOffs {
-		if meta.FindStatusCondition(s.Status.Conditions, greenlightv1alpha1.ConditionCounted) == nil {
-			verdicts[s.Name] = review.Verdict{Reason: review.ReasonPostPublished, Message: fmt.Sprintf(
-				"ContentPost %s is already published: sign-offs can no longer change it", post.Name)}
+		counted := meta.FindStatusCondition(s.Status.Conditions, greenlightv1alpha1.ConditionCounted)
+		if counted != nil && (counted.Status != metav1.ConditionTrue || countedTowardsApproval(post, &s)) {
+			continue // judged before publishing began
 		}
+		verdicts[s.Name] = review.Verdict{Reason: review.ReasonPostPublished, Message: fmt.Sprintf(
+			"ContentPost %s is already published: sign-offs can no longer change it", post.Name)}
 	}
 	return r.writeSignOffStatuses(ctx, post, signOffs, verdicts, now)
+}
+
+// countedTowardsApproval reports whether s is one of the approvals the post's status recorded
+// for the revision that was published.
+func countedTowardsApproval(post *greenlightv1alpha1.ContentPost, s *greenlightv1alpha1.SignOff) bool {
+	d := post.Status.Department(s.Spec.Department)
+	return d != nil && s.Spec.Decision == greenlightv1alpha1.DecisionApprove && s.Spec.Revision == d.Revision &&
+		slices.Contains(d.ApprovedBy, s.Spec.Reviewer)
 }
 
 // SetupWithManager watches posts, their sign-offs, and the policies that select them. A SignOff

@@ -9,19 +9,24 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/review"
 )
 
-// +kubebuilder:rbac:groups=greenlight.dev,resources=signoffs/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=greenlight.dev,resources=signoffs,verbs=patch
 
 // writeSignOffStatuses tells reviewers whether their SignOff counts: it sets each SignOff's
 // Counted condition from the verdict the post's review computed (once per post, not once per
 // SignOff), writing only the SignOffs whose status changed, and records a SignOffIgnored event on
 // the post when a sign-off stops counting or never did. post is nil when it does not exist.
+//
+// Admission already wrote the Counted condition it decided, so a SignOff that counts as admitted
+// costs no write here. A SignOff has no status subresource (admission could not write its status
+// otherwise): its status is written with the object, and that write raises its generation by one,
+// which the written status already observes.
 func (r *ContentPostReconciler) writeSignOffStatuses(ctx context.Context, post *greenlightv1alpha1.ContentPost,
 	signOffs []greenlightv1alpha1.SignOff, verdicts map[string]review.Verdict, now time.Time) error {
 	for i := range signOffs {
@@ -30,18 +35,17 @@ func (r *ContentPostReconciler) writeSignOffStatuses(ctx context.Context, post *
 		if !ok {
 			continue
 		}
-		status := signOffStatus(s, verdict, now)
-		if equality.Semantic.DeepEqual(s.Status, status) {
+		if equality.Semantic.DeepEqual(s.Status, review.SignOffStatus(s.Status, verdict, s.Generation, now)) {
 			continue
 		}
 		was := meta.FindStatusCondition(s.Status.Conditions, greenlightv1alpha1.ConditionCounted)
 		base := s.DeepCopy()
-		s.Status = status
-		if patched, _, err := patchStatus(ctx, r.client, s, base); err != nil || !patched {
-			// A conflict means a newer SignOff status was written meanwhile: the post's next
-			// reconcile (which its watch triggers) recomputes it. A SignOff withdrawn meanwhile
-			// needs no status.
-			if err != nil && !apierrors.IsNotFound(err) {
+		s.Status = review.SignOffStatus(s.Status, verdict, s.Generation+1, now)
+		err := r.client.Patch(ctx, s, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		if err != nil {
+			// A conflict means the SignOff changed meanwhile: the post's next reconcile (which its
+			// watch triggers) recomputes it. A SignOff withdrawn meanwhile needs no status.
+			if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("writing the status of SignOff %s: %w", s.Name, err)
 			}
 			continue
@@ -54,19 +58,6 @@ func (r *ContentPostReconciler) writeSignOffStatuses(ctx context.Context, post *
 		}
 	}
 	return nil
-}
-
-// signOffStatus is the SignOff's status for a verdict.
-func signOffStatus(s *greenlightv1alpha1.SignOff, verdict review.Verdict, now time.Time) greenlightv1alpha1.SignOffStatus {
-	status := *s.Status.DeepCopy()
-	status.ObservedGeneration = s.Generation
-	counted := metav1.ConditionFalse
-	if verdict.Counted {
-		counted = metav1.ConditionTrue
-	}
-	conditionSetter{conditions: &status.Conditions, generation: s.Generation, now: now}.
-		set(greenlightv1alpha1.ConditionCounted, counted, verdict.Reason, verdict.Message)
-	return status
 }
 
 func reviewerName(s *greenlightv1alpha1.SignOff) string {

@@ -90,8 +90,10 @@ type SignOffStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// SignOff has no status subresource: the admission webhook writes the status a SignOff is
+// created with (whether it counts), so that the controller writes a SignOff only when a later
+// verdict differs. Only the manager may change it afterwards (the webhook denies anyone else).
 // +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=so,categories=greenlight
 // +kubebuilder:printcolumn:name="Post",type=string,JSONPath=`.spec.post`
 // +kubebuilder:printcolumn:name="Department",type=string,JSONPath=`.spec.department`

@@ -120,6 +120,12 @@ func (w *ContentPostWebhook) ValidateUpdate(ctx context.Context,
 		return nil, denied("annotation %s records who created the post and cannot be set or changed (it is %q): remove it from your manifest",
 			greenlightv1alpha1.AnnotationCreatedBy, before)
 	}
+	// A manager sees only its shard's sign-offs: moving a post to another shard would leave its
+	// Rejects behind.
+	if before, after := oldObj.Labels[greenlightv1alpha1.LabelShard], newObj.Labels[greenlightv1alpha1.LabelShard]; before != after {
+		return nil, denied("label %s places the post and its sign-offs in one Greenlight shard and cannot change (it is %q): "+
+			"to move the post to another shard, create it anew there", greenlightv1alpha1.LabelShard, before)
+	}
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
 		return nil, err

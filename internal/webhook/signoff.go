@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,19 +31,26 @@ const DefaultAdminGroup = "system:masters"
 // SignOffWebhook records the reviewer and revision of new SignOffs and denies the ones that
 // must not count.
 type SignOffWebhook struct {
-	// reader reads the API server directly (not the cache), so that checks see the post as it
-	// is at the moment of the request.
-	reader      client.Reader
+	// reads come from the manager's cache; live from the API server, to confirm a denial.
+	reads, live cachedReads
 	compiler    *policy.Compiler
 	adminGroups []string
 	// clock is the controller's clock: a deadline passes for admission when it passes for the
 	// reconciler.
 	clock clock.PassiveClock
+	// managerUser alone may change a SignOff's status.
+	managerUser string
 }
 
-// NewSignOffWebhook returns the SignOff webhook. Members of adminGroups may delete any SignOff.
-func NewSignOffWebhook(reader client.Reader, compiler *policy.Compiler, adminGroups []string, clk clock.PassiveClock) *SignOffWebhook {
-	return &SignOffWebhook{reader: reader, compiler: compiler, adminGroups: adminGroups, clock: clk}
+// NewSignOffWebhook returns the SignOff webhook, reading through reads.
+func NewSignOffWebhook(reads cachedReads, opts Options) *SignOffWebhook {
+	return &SignOffWebhook{reads: reads, live: cachedReads{cache: reads.api, api: reads.api}, compiler: opts.Compiler, adminGroups: opts.AdminGroups, clock: opts.Clock,
+		managerUser: opts.ManagerUser}
+}
+
+// NewUncachedSignOffWebhook returns a SignOff webhook that reads everything from reader.
+func NewUncachedSignOffWebhook(reader client.Reader, opts Options) *SignOffWebhook {
+	return NewSignOffWebhook(cachedReads{cache: reader, api: reader}, opts)
 }
 
 // SetupWithManager registers the mutating and validating webhooks.
@@ -58,17 +66,25 @@ func (w *SignOffWebhook) SetupWithManager(mgr ctrl.Manager) error {
 // Default fills spec.reviewer from the authenticated user when it is empty, and, for a post that
 // can take the sign-off, spec.revision with the department's current covered digest, spec.approver
 // with the approvers entry the user holds, and the labels binding it to the post's and the
-// policy's UIDs. It never overwrites a value, so that validation sees, and denies, a forged one.
+// policy's UIDs and to the post's shard. It never overwrites a value, so that validation sees,
+// and denies, a forged one. It writes the status, whatever the request said: the Counted
+// condition as admission decided it, so that the reconciler writes a SignOff only when a later
+// verdict differs.
 func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.SignOff) error {
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
 		return err
 	}
+	s.Status = greenlightv1alpha1.SignOffStatus{}
 	if s.Spec.Reviewer == "" {
 		s.Spec.Reviewer = req.UserInfo.Username
 	}
-	// A sign-off whose post cannot be reviewed is denied by validation, with the reason.
-	target, denial, err := w.target(ctx, s)
+	// A sign-off whose post cannot be reviewed is denied by validation, with the reason. What
+	// the cache says would not count is confirmed with the API server first.
+	target, denial, err := w.targetFrom(ctx, s, w.reads)
+	if err == nil && (denial != "" || !target.review.Verdicts[s.Name].Counted) {
+		target, denial, err = w.targetFrom(ctx, s, w.live)
+	}
 	if err != nil || denial != "" {
 		return nil
 	}
@@ -90,6 +106,15 @@ func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.Sign
 	if _, set := s.Labels[greenlightv1alpha1.LabelPolicyUID]; !set {
 		s.Labels[greenlightv1alpha1.LabelPolicyUID] = d.PolicyUID
 	}
+	if shard, sharded := target.post.Labels[greenlightv1alpha1.LabelShard]; sharded {
+		if _, set := s.Labels[greenlightv1alpha1.LabelShard]; !set {
+			s.Labels[greenlightv1alpha1.LabelShard] = shard
+		}
+	}
+	// The verdict on the SignOff as it is now filled in, for the generation it is created with.
+	now := w.clock.Now()
+	target.evaluate(s, now)
+	s.Status = review.SignOffStatus(s.Status, target.review.Verdicts[s.Name], 1, now)
 	return nil
 }
 
@@ -111,37 +136,66 @@ func (w *SignOffWebhook) ValidateCreate(ctx context.Context, s *greenlightv1alph
 	if len(s.Finalizers) > 0 || len(s.OwnerReferences) > 0 {
 		return nil, denied("SignOffs cannot carry finalizers or owner references: remove metadata.finalizers and metadata.ownerReferences")
 	}
-	target, denial, err := w.target(ctx, s)
+	denial, err := w.judge(ctx, s, req.UserInfo, w.reads)
+	if err == nil && denial != "" {
+		// Deny on what the API server holds, never on a cache that lags by milliseconds.
+		denial, err = w.judge(ctx, s, req.UserInfo, w.live)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if denial != "" {
 		return nil, denied("%s", denial)
 	}
-	d := target.department
-	if review.ApproverEntry(d.Approvers, user, req.UserInfo.Groups) == "" {
-		return nil, denied("%s is not an approver of department %s (policy %s allows %s)%s", user, d.Name, d.Policy,
-			review.DescribeApprovers(d.Approvers), contactHint(d))
-	}
-	if s.Spec.Approver != "" && !review.Holds(s.Spec.Approver, user, req.UserInfo.Groups) {
-		return nil, denied("spec.approver is %q, an entry you (%s) do not hold: leave spec.approver empty and Greenlight records "+
-			"the entry that admits you", s.Spec.Approver, user)
-	}
-	if waiting, ok := target.review.NotStarted[d.Name]; ok {
-		return nil, denied("department %s reviews in stage %s, which has not started: stage %s must be approved first", d.Name, d.Stage, waiting)
-	}
-	if other := review.OtherVoice(target.signOffs, s); other != "" {
-		return nil, denied("you already signed off for department %s on this revision of ContentPost %s (SignOff %s); one reviewer "+
-			"has one voice: to change your decision, withdraw (delete) SignOff %s and create a new one", d.Name, target.post.Name, other, other)
-	}
-	if verdict := target.review.Verdicts[s.Name]; !verdict.Counted {
-		return nil, denied("%s", verdict.Message)
-	}
 	return nil, nil
 }
 
-// ValidateUpdate denies any change to a SignOff's spec: a decision is a record.
-func (w *SignOffWebhook) ValidateUpdate(_ context.Context, oldObj, newObj *greenlightv1alpha1.SignOff) (admission.Warnings, error) {
+// judge returns why the SignOff must be denied ("" when it may be created), from what reads
+// returns.
+func (w *SignOffWebhook) judge(ctx context.Context, s *greenlightv1alpha1.SignOff, userInfo authenticationv1.UserInfo,
+	reads cachedReads) (string, error) {
+	target, denial, err := w.targetFrom(ctx, s, reads)
+	if err != nil || denial != "" {
+		return denial, err
+	}
+	d, user := target.department, userInfo.Username
+	if review.ApproverEntry(d.Approvers, user, userInfo.Groups) == "" {
+		return fmt.Sprintf("%s is not an approver of department %s (policy %s allows %s)%s", user, d.Name, d.Policy,
+			review.DescribeApprovers(d.Approvers), contactHint(d)), nil
+	}
+	if s.Spec.Approver != "" && !review.Holds(s.Spec.Approver, user, userInfo.Groups) {
+		return fmt.Sprintf("spec.approver is %q, an entry you (%s) do not hold: leave spec.approver empty and Greenlight records "+
+			"the entry that admits you", s.Spec.Approver, user), nil
+	}
+	if waiting, ok := target.review.NotStarted[d.Name]; ok {
+		return fmt.Sprintf("department %s reviews in stage %s, which has not started: stage %s must be approved first",
+			d.Name, d.Stage, waiting), nil
+	}
+	if other := review.OtherVoice(target.signOffs, s); other != "" {
+		return fmt.Sprintf("you already signed off for department %s on this revision of ContentPost %s (SignOff %s); one reviewer "+
+			"has one voice: to change your decision, withdraw (delete) SignOff %s and create a new one", d.Name, target.post.Name, other, other), nil
+	}
+	if verdict := target.review.Verdicts[s.Name]; !verdict.Counted {
+		return verdict.Message, nil
+	}
+	if s.Labels[greenlightv1alpha1.LabelShard] != target.post.Labels[greenlightv1alpha1.LabelShard] {
+		return fmt.Sprintf("label %s must be the post's (%q): remove it and Greenlight sets it", greenlightv1alpha1.LabelShard,
+			target.post.Labels[greenlightv1alpha1.LabelShard]), nil
+	}
+	return "", nil
+}
+
+// ValidateUpdate denies any change to a SignOff's spec (a decision is a record), to its binding
+// labels, and to its status by anyone but the manager.
+func (w *SignOffWebhook) ValidateUpdate(ctx context.Context, oldObj, newObj *greenlightv1alpha1.SignOff) (admission.Warnings, error) {
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !equality.Semantic.DeepEqual(oldObj.Status, newObj.Status) && (w.managerUser == "" || req.UserInfo.Username != w.managerUser) {
+		return nil, denied("a SignOff's status says whether it counts and only Greenlight writes it (%s is not the Greenlight manager)",
+			req.UserInfo.Username)
+	}
 	if !equality.Semantic.DeepEqual(oldObj.Spec, newObj.Spec) {
 		return nil, denied("a SignOff cannot be changed after it is created: create a new SignOff with your new decision instead")
 	}
@@ -151,7 +205,7 @@ func (w *SignOffWebhook) ValidateUpdate(_ context.Context, oldObj, newObj *green
 		(len(newObj.OwnerReferences) > 0 && !equality.Semantic.DeepEqual(oldObj.OwnerReferences, newObj.OwnerReferences)) {
 		return nil, denied("SignOffs cannot carry finalizers or owner references: remove metadata.finalizers and metadata.ownerReferences")
 	}
-	for _, label := range []string{greenlightv1alpha1.LabelPostUID, greenlightv1alpha1.LabelPolicyUID} {
+	for _, label := range []string{greenlightv1alpha1.LabelPostUID, greenlightv1alpha1.LabelPolicyUID, greenlightv1alpha1.LabelShard} {
 		if oldObj.Labels[label] != newObj.Labels[label] {
 			return nil, denied("label %s binds the SignOff to what it was made for and cannot be changed", label)
 		}
@@ -170,8 +224,7 @@ func (w *SignOffWebhook) ValidateDelete(ctx context.Context, s *greenlightv1alph
 		slices.ContainsFunc(req.UserInfo.Groups, func(g string) bool { return slices.Contains(w.adminGroups, g) }) {
 		return nil, nil
 	}
-	ns := &corev1.Namespace{}
-	if err := w.reader.Get(ctx, client.ObjectKey{Name: s.Namespace}, ns); err == nil && !ns.DeletionTimestamp.IsZero() {
+	if w.reads.namespaceTerminating(ctx, s.Namespace) {
 		return nil, nil
 	}
 	return nil, denied("only %s, who made this sign-off, can withdraw it (or a member of %s)",
@@ -184,8 +237,9 @@ var garbageCollectors = []string{"system:serviceaccount:kube-system:generic-garb
 
 // reviewTarget is what a SignOff is about, as the post is now.
 type reviewTarget struct {
-	post       *greenlightv1alpha1.ContentPost
-	department policy.Department
+	post         *greenlightv1alpha1.ContentPost
+	department   policy.Department
+	requirements *policy.Requirements
 	// signOffs are the post's other SignOffs.
 	signOffs []greenlightv1alpha1.SignOff
 	// review is the post's review computed with the new SignOff among its sign-offs, exactly as
@@ -197,9 +251,9 @@ type reviewTarget struct {
 // the SignOff in it, from the post, policies and sign-offs as they are now (never from the
 // post's stored phase or department states). A non-empty denial says why the post cannot take
 // this sign-off; err is a failure to read the API.
-func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignOff) (*reviewTarget, string, error) {
-	post := &greenlightv1alpha1.ContentPost{}
-	if err := w.reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.Post}, post); err != nil {
+func (w *SignOffWebhook) targetFrom(ctx context.Context, s *greenlightv1alpha1.SignOff, reads cachedReads) (*reviewTarget, string, error) {
+	post, err := reads.post(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.Post})
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Sprintf("there is no ContentPost %s in namespace %s: spec.post must name the post you reviewed",
 				s.Spec.Post, s.Namespace), nil
@@ -215,11 +269,11 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 			post.Name, strings.ToLower(string(post.Status.Phase))), nil
 	}
 
-	var policies greenlightv1alpha1.ApprovalPolicyList
-	if err := w.reader.List(ctx, &policies, client.InNamespace(s.Namespace)); err != nil {
+	policies, err := reads.policies(ctx, s.Namespace)
+	if err != nil {
 		return nil, "", err
 	}
-	requirements, blocked := policy.Resolve(post, policies.Items, w.compiler)
+	requirements, blocked := policy.Resolve(post, policies, w.compiler)
 	if blocked != nil {
 		return nil, fmt.Sprintf("ContentPost %s cannot be reviewed because it is blocked: %s", post.Name, blocked.Message), nil
 	}
@@ -232,15 +286,21 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 		return nil, fmt.Sprintf("ContentPost %s does not need department %s: its policies (%s) define %s",
 			post.Name, s.Spec.Department, strings.Join(requirements.Policies, ", "), strings.Join(names, ", ")), nil
 	}
-	// Only sign-offs bound to this post's UID can count or be the reviewer's other voice, so the
-	// API server selects them by label: admission costs what the post's own sign-offs cost, not
-	// what the namespace holds.
-	var signOffs greenlightv1alpha1.SignOffList
-	if err := w.reader.List(ctx, &signOffs, client.InNamespace(s.Namespace),
-		client.MatchingLabels{greenlightv1alpha1.LabelPostUID: string(post.UID)}); err != nil {
+	// Only sign-offs bound to this post's UID can count or be the reviewer's other voice, so they
+	// are selected by label: admission costs what the post's own sign-offs cost, not what the
+	// namespace holds.
+	signOffs, err := reads.signOffs(ctx, post)
+	if err != nil {
 		return nil, "", err
 	}
-	mine := slices.DeleteFunc(signOffs.Items, func(o greenlightv1alpha1.SignOff) bool { return o.Spec.Post != post.Name })
+	mine := slices.DeleteFunc(signOffs, func(o greenlightv1alpha1.SignOff) bool { return o.Spec.Post != post.Name })
+	t := &reviewTarget{post: post, department: requirements.Departments[i], requirements: requirements, signOffs: mine}
+	t.evaluate(s, w.clock.Now())
+	return t, "", nil
+}
+
+// evaluate computes the post's review with s among its sign-offs, made at now.
+func (t *reviewTarget) evaluate(s *greenlightv1alpha1.SignOff, now time.Time) {
 	candidate := *s.DeepCopy()
 	if candidate.Name == "" {
 		candidate.Name = "(new)" // generateName: the name is chosen after admission
@@ -248,13 +308,12 @@ func (w *SignOffWebhook) target(ctx context.Context, s *greenlightv1alpha1.SignO
 	// The sign-off is made now: by the API server's creationTimestamp (set before validating
 	// admission) or by the reconcilers' clock, whichever is later, so a deadline that passed for
 	// either has passed.
-	now := w.clock.Now()
 	if candidate.CreationTimestamp.Before(&metav1.Time{Time: now}) {
 		candidate.CreationTimestamp = metav1.NewTime(now)
 	}
-	result := review.Evaluate(post, review.Inputs{Now: now, Requirements: requirements, SignOffs: append(slices.Clone(mine), candidate)})
-	result.Verdicts[s.Name] = result.Verdicts[candidate.Name]
-	return &reviewTarget{post: post, department: requirements.Departments[i], signOffs: mine, review: result}, "", nil
+	t.review = review.Evaluate(t.post, review.Inputs{Now: now, Requirements: t.requirements,
+		SignOffs: append(slices.Clone(t.signOffs), candidate)})
+	t.review.Verdicts[s.Name] = t.review.Verdicts[candidate.Name]
 }
 
 func contactHint(d policy.Department) string {

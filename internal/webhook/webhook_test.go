@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -35,6 +36,7 @@ import (
 	"github.com/greenlight-operator/greenlight/controllers"
 	"github.com/greenlight-operator/greenlight/internal/notify"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/review"
 	"github.com/greenlight-operator/greenlight/internal/testenv"
 )
 
@@ -188,7 +190,12 @@ func startManager(ctx context.Context, stopped chan struct{}) error {
 	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Compiler: compiler, Recorder: recorder, Clock: clock, Notify: httpNotifications()}); err != nil {
 		return err
 	}
-	if err := SetupWithManager(mgr, compiler, []string{DefaultAdminGroup}, clock); err != nil {
+	managerUser, err := WhoAmI(ctx, env.Config)
+	if err != nil {
+		return err
+	}
+	if err := SetupWithManager(mgr, Options{Compiler: compiler, AdminGroups: []string{DefaultAdminGroup}, Clock: clock,
+		ManagerUser: managerUser}); err != nil {
 		return err
 	}
 	go func() {
@@ -743,4 +750,75 @@ func launchUnderReview(t *testing.T, g Gomega, edits ...func(*greenlightv1alpha1
 // oneHourReview gives the sample policy's first stage a one-hour review window.
 func oneHourReview(p *greenlightv1alpha1.ApprovalPolicy) {
 	p.Spec.Stages[0].ReviewWindow = &metav1.Duration{Duration: time.Hour}
+}
+
+// Admission writes the status a SignOff is created with, whatever the request said; afterwards
+// only the manager may change it, and a SignOff that counts as admitted is never written again.
+func TestAdmissionWritesTheSignOffStatus(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := launchUnderReview(t, g)
+
+	s := approval(ns, "launch", "marketing")
+	s.Status.Conditions = []metav1.Condition{{Type: greenlightv1alpha1.ConditionCounted, Status: metav1.ConditionFalse,
+		Reason: "Forged", Message: "forged", LastTransitionTime: metav1.Now()}}
+	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
+	counted := meta.FindStatusCondition(s.Status.Conditions, greenlightv1alpha1.ConditionCounted)
+	g.Expect(counted).NotTo(BeNil())
+	g.Expect(counted.Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(counted.Reason).To(Equal(review.ReasonCounted))
+	g.Expect(s.Status.ObservedGeneration).To(Equal(s.Generation))
+
+	// The post moves on; the SignOff is not written again.
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentApproved)
+	g.Consistently(func(g Gomega) {
+		got := &greenlightv1alpha1.SignOff{}
+		g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(s), got)).To(Succeed())
+		g.Expect(got.Generation).To(Equal(int64(1)))
+		g.Expect(got.ResourceVersion).To(Equal(s.ResourceVersion))
+	}, "1s", "100ms").Should(Succeed())
+
+	// Not even a cluster administrator may rewrite it: only the manager.
+	err := clients["root"].Patch(ctx, s, client.RawPatch(types.MergePatchType, []byte(`{"status":{"conditions":[]}}`)))
+	expectDenied(g, err, "only Greenlight writes it")
+
+	// An edit voids the approval: the manager says so, and the status observes the generation its
+	// own write made.
+	_, err = updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Spec.Body += " Now with more." })
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Eventually(func(g Gomega) {
+		got := &greenlightv1alpha1.SignOff{}
+		g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(s), got)).To(Succeed())
+		counted := meta.FindStatusCondition(got.Status.Conditions, greenlightv1alpha1.ConditionCounted)
+		g.Expect(counted).NotTo(BeNil())
+		g.Expect(counted.Reason).To(Equal(review.ReasonStaleRevision))
+		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		g.Expect(got.Generation).To(Equal(int64(2)))
+	}, "10s", "50ms").Should(Succeed())
+}
+
+// A sharded post's sign-offs join its shard; nobody moves a post or a sign-off to another one.
+func TestSignOffsJoinTheirPostsShard(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(admin.Create(ctx, samplePolicy(ns))).To(Succeed())
+	post := samplePost(ns, "launch")
+	post.Labels = map[string]string{greenlightv1alpha1.LabelShard: "shard1"}
+	g.Expect(clients["dana"].Create(ctx, post)).To(Succeed())
+	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentPending)
+
+	forged := approval(ns, "launch", "marketing")
+	forged.Labels = map[string]string{greenlightv1alpha1.LabelShard: "shard2"}
+	expectDenied(g, clients["alice"].Create(ctx, forged), "must be the post's (\"shard1\")")
+
+	s := approval(ns, "launch", "marketing")
+	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
+	g.Expect(s.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelShard, "shard1"))
+	err := admin.Patch(ctx, s, client.RawPatch(types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"`+greenlightv1alpha1.LabelShard+`":"shard2"}}}`)))
+	expectDenied(g, err, "binds the SignOff")
+
+	_, err = updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Labels[greenlightv1alpha1.LabelShard] = "shard2" })
+	expectDenied(g, err, "create it anew there")
 }

@@ -40,7 +40,8 @@ func FuzzAdmissionDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	reader := fake.NewClientBuilder().WithScheme(s).WithObjects(samplePost("fuzz", "launch"), samplePolicy("fuzz")).Build()
-	signOffs := webhook.NewSignOffWebhook(reader, compiler, []string{webhook.DefaultAdminGroup}, clocktesting.NewFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)))
+	signOffs := webhook.NewUncachedSignOffWebhook(reader, webhook.Options{Compiler: compiler,
+		AdminGroups: []string{webhook.DefaultAdminGroup}, Clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))})
 	posts := webhook.NewContentPostWebhook(reader, admission.NewDecoder(s))
 	policies := webhook.NewApprovalPolicyWebhook(reader, compiler)
 	decoder := admission.NewDecoder(s)
