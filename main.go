@@ -208,9 +208,10 @@ func run(opts options) error {
 	if err != nil {
 		return err
 	}
-	// The core/v1 recorder keeps each transition's message; the events.k8s.io one folds distinct
-	// transitions into one series (see controllers.EventRecorder).
-	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: deliberate, see above
+	// Events are written in the reconcile that announces them, never dropped under load (see
+	// controllers.APIEventRecorder); the instance is the pod's name.
+	hostname, _ := os.Hostname()
+	recorder := controllers.NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight", hostname, clock.RealClock{})
 	notifyOptions := notify.DefaultOptions
 	notifyOptions.AllowHTTP = opts.allowHTTPNotifications
 	err = controllers.SetupWithManager(context.Background(), mgr, controllers.Options{

@@ -162,7 +162,7 @@ func (r *ContentPostReconciler) writeStatus(ctx context.Context, scope *postScop
 	logf.FromContext(ctx).Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage,
 		"waitingOn", post.Status.WaitingOn)
 	events := postEvents(&base.Status, &post.Status)
-	for _, e := range events {
+	for _, e := range kubernetesEvents(events, &post.Status) {
 		r.recorder.Event(post, e.eventType, e.reason, e.message)
 	}
 	if scope.in.requirements != nil {

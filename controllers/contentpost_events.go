@@ -58,6 +58,44 @@ var notificationTypes = map[string]greenlightv1alpha1.NotificationEvent{
 	EventDeadlineExceeded: greenlightv1alpha1.EventExpired,
 }
 
+// kubernetesEvents are the Kubernetes Events that announce one status write's events: one Event
+// per kind of transition, not one per department, and no SignOffCounted (the departments'
+// approvedBy in the status says who approved, and the Approved event names them all), so that a
+// post costs few writes under load. Notifications keep one message per department, which is
+// what a department's chat channel needs.
+func kubernetesEvents(events []postEvent, updated *greenlightv1alpha1.ContentPostStatus) []postEvent {
+	var out []postEvent
+	var requested []string
+	for _, e := range events {
+		switch e.reason {
+		case EventSignOffCounted:
+		case EventReviewRequested:
+			d := updated.Department(e.department)
+			requested = append(requested, fmt.Sprintf("%s (stage %s, revision %s)", d.Name, d.Stage, shortRevision(d.Revision)))
+		case EventApproved:
+			out = append(out, newEvent(e.eventType, e.reason, approvedMessage(updated)))
+		default:
+			out = append(out, e)
+		}
+	}
+	if len(requested) > 0 {
+		out = append([]postEvent{newEvent(corev1.EventTypeNormal, EventReviewRequested,
+			"Review requested from "+strings.Join(requested, ", ")+".")}, out...)
+	}
+	return out
+}
+
+// approvedMessage says which revision every department approved, and who approved it.
+func approvedMessage(status *greenlightv1alpha1.ContentPostStatus) string {
+	var by []string
+	for _, d := range status.Departments {
+		if d.State == greenlightv1alpha1.DepartmentApproved {
+			by = append(by, fmt.Sprintf("%s (%s)", d.Name, strings.Join(d.ApprovedBy, ", ")))
+		}
+	}
+	return fmt.Sprintf("Every required department approved revision %s: %s.", shortRevision(status.Revision), strings.Join(by, ", "))
+}
+
 // postEvents lists the events for the transition from old to updated, in department order. It
 // is called only after the new status was written, so each transition is announced once.
 func postEvents(old, updated *greenlightv1alpha1.ContentPostStatus) []postEvent {

@@ -239,3 +239,27 @@ func TestABlockedPostKeepsItsDepartments(t *testing.T) {
 	reviewAt(post, req, statusNow.Add(50*time.Hour), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 50 * 60})
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired), "unblocked, the expiry still stands")
 }
+
+// A status write costs one Event per kind of transition: the departments a stage asks are named
+// in one ReviewRequested, and the approvals in the Approved event.
+func TestKubernetesEventsAggregateEachTransition(t *testing.T) {
+	g := NewWithT(t)
+	post := newPost("launch").obj()
+	req := twoStagePolicy()
+	submitted := computeReview(post, reviewInputs{now: statusNow, requirements: req}).status
+	events := kubernetesEvents(postEvents(&post.Status, &submitted), &submitted)
+	g.Expect(events).To(HaveLen(1))
+	g.Expect(events[0].reason).To(Equal(EventReviewRequested))
+	g.Expect(events[0].message).To(MatchRegexp(
+		`^Review requested from marketing \(stage brand, revision sha256:[0-9a-f]+\), community \(stage brand, revision sha256:[0-9a-f]+\)\.$`))
+
+	post.Status = submitted
+	signOffs := signOffsFor(post, req, decision{"marketing", "alice", greenlightv1alpha1.DecisionApprove, false, 1},
+		decision{"community", "cody", greenlightv1alpha1.DecisionApprove, false, 1}, decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 1})
+	approved := computeReview(post, reviewInputs{now: statusNow, requirements: req, signOffs: signOffs}).status
+	events = kubernetesEvents(postEvents(&submitted, &approved), &approved)
+	g.Expect(events).To(HaveLen(1), "three approvals and the post's approval: one Event")
+	g.Expect(events[0].reason).To(Equal(EventApproved))
+	g.Expect(events[0].message).To(MatchRegexp(`^Every required department approved revision sha256:[0-9a-f]+: ` +
+		`marketing \(alice\), community \(cody\), legal \(carol\)\.$`))
+}

@@ -28,10 +28,11 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		func(o client.Object) []string { return []string{o.(*greenlightv1alpha1.SignOff).Spec.Post} })
 }
 
-// EventRecorder records Kubernetes Events. It is the core/v1 recorder's interface: unlike the
-// events.k8s.io/v1 recorder, which folds every later event with the same object, reason and
-// action into the first one's series for minutes, it keeps each distinct message, and the
-// reconcilers announce each transition once with its own message.
+// EventRecorder records Kubernetes Events. It is the core/v1 recorder's interface, which
+// APIEventRecorder implements: unlike the events.k8s.io/v1 recorder, which folds every later
+// event with the same object, reason and action into the first one's series for minutes, it
+// keeps each distinct message, and the reconcilers announce each transition once with its own
+// message.
 type EventRecorder = record.EventRecorder
 
 // reviewReader gathers what a post's review is computed from, through the manager's cache.

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -133,7 +134,7 @@ func newManager() (func(), error) {
 		cancel()
 		return nil, err
 	}
-	recorder := mgr.GetEventRecorderFor("greenlight") //nolint:staticcheck // SA1019: as main.go, see EventRecorder
+	recorder := NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight", "test", clock.RealClock{})
 	if err := SetupWithManager(ctx, mgr, Options{Compiler: compiler, Recorder: recorder, Clock: fakeClock, Notify: httpNotifications()}); err != nil {
 		cancel()
 		return nil, err
