@@ -40,13 +40,15 @@ type ContentPostReconciler struct {
 	reader    reviewReader
 	// clock is read once per reconcile; tests inject a fake one.
 	clock clock.PassiveClock
+	// writes remembers each post's last status write until the cache has it.
+	writes *statusWrites
 }
 
 // NewContentPostReconciler returns a reconciler that reads time from clk.
 func NewContentPostReconciler(c client.Client, apiReader client.Reader, recorder EventRecorder, notifier Notifier,
 	compiler *policy.Compiler, clk clock.PassiveClock) *ContentPostReconciler {
 	return &ContentPostReconciler{client: c, apiReader: apiReader, recorder: recorder, notifier: notifier,
-		reader: reviewReader{client: c, compiler: compiler}, clock: clk}
+		reader: reviewReader{client: c, compiler: compiler}, clock: clk, writes: &statusWrites{}}
 }
 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=contentposts,verbs=get;list;watch
@@ -89,6 +91,12 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, r.judgeOrphans(ctx, req.NamespacedName, scope.now)
 	}
 	if !scope.post.DeletionTimestamp.IsZero() {
+		r.writes.forget(scope.post.UID)
+		return ctrl.Result{}, nil
+	}
+	if r.writes.behind(scope.post) {
+		// The cache has not yet seen this manager's last status write; the watch event that
+		// brings it reconciles the post again. Writing now would only lose the race.
 		return ctrl.Result{}, nil
 	}
 	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.writeStatus, r.createJobs, r.judgeSignOffs} {
@@ -154,7 +162,7 @@ func (r *ContentPostReconciler) writeStatus(ctx context.Context, scope *postScop
 	}
 	base := post.DeepCopy()
 	post.Status = *scope.status
-	patched, retry, err := patchStatus(ctx, r.client, post, base)
+	patched, retry, err := r.patchPostStatus(ctx, post, base)
 	if !patched {
 		scope.result = retry
 		return true, err
@@ -205,7 +213,7 @@ func (r *ContentPostReconciler) createJobs(ctx context.Context, scope *postScope
 	if equality.Semantic.DeepEqual(base.Status, post.Status) {
 		return false, err
 	}
-	if patched, retry, patchErr := patchStatus(ctx, r.client, post, base); !patched {
+	if patched, retry, patchErr := r.patchPostStatus(ctx, post, base); !patched {
 		scope.result = retry
 		return true, patchErr
 	}

@@ -5,9 +5,11 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -81,6 +83,52 @@ func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) 
 		return false, ctrl.Result{}, err
 	}
 	return true, ctrl.Result{}, nil
+}
+
+// patchPostStatus is patchStatus for a post, remembering the write until the cache has it.
+func (r *ContentPostReconciler) patchPostStatus(ctx context.Context, post, base *greenlightv1alpha1.ContentPost) (bool, ctrl.Result, error) {
+	patched, result, err := patchStatus(ctx, r.client, post, base)
+	if patched {
+		r.writes.wrote(post.UID, base.ResourceVersion)
+	}
+	return patched, result, err
+}
+
+// statusWrites remembers, per post, the resourceVersion this manager last wrote a status over. A
+// reconcile that reads the post at that version from the cache reads it from before the write:
+// under load, a sign-off's event often arrives before the cache has the manager's own last
+// status write, and a second write from that stale copy could only fail with a conflict.
+type statusWrites struct {
+	sync.Mutex
+	from map[types.UID]string
+}
+
+func (w *statusWrites) wrote(uid types.UID, from string) {
+	w.Lock()
+	defer w.Unlock()
+	if w.from == nil {
+		w.from = map[types.UID]string{}
+	}
+	w.from[uid] = from
+}
+
+// behind reports whether the cached post predates this manager's last write of its status, and
+// forgets the write once the cache has caught up.
+func (w *statusWrites) behind(post *greenlightv1alpha1.ContentPost) bool {
+	w.Lock()
+	defer w.Unlock()
+	from, ok := w.from[post.UID]
+	if ok && from == post.ResourceVersion {
+		return true
+	}
+	delete(w.from, post.UID)
+	return false
+}
+
+func (w *statusWrites) forget(uid types.UID) {
+	w.Lock()
+	defer w.Unlock()
+	delete(w.from, uid)
 }
 
 // postsOfSignOff maps a SignOff to the post it names.
