@@ -92,6 +92,15 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s); failing inputs l
 		go test -run '^$$' -fuzz "^$${target#*:}$$" -fuzztime $(FUZZTIME) "$${target%%:*}" || exit 1; \
 	done
 
+# Flags for `make bench`, for example BENCH_FLAGS="-n 200 -publish"; `bin/bench -h` lists them.
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: controlplane ## Measure approval throughput, latencies and manager writes on a local control plane (BENCH_FLAGS).
+	go build -o $(LOCALBIN)/manager .
+	go build -o $(LOCALBIN)/bench ./hack/bench
+	$(LOCALBIN)/bench $(BENCH_FLAGS)
+
 ##@ Build
 
 .PHONY: build

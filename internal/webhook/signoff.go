@@ -80,20 +80,32 @@ func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.Sign
 		s.Spec.Reviewer = req.UserInfo.Username
 	}
 	// A sign-off whose post cannot be reviewed is denied by validation, with the reason. What
-	// the cache says would not count is confirmed with the API server first.
-	target, denial, err := w.targetFrom(ctx, s, w.reads)
-	if err == nil && (denial != "" || !target.review.Verdicts[s.Name].Counted) {
-		target, denial, err = w.targetFrom(ctx, s, w.live)
+	// the cache says would not count is filled in again from the API server.
+	filled, counted, err := w.fill(ctx, s, req.UserInfo, w.reads)
+	if err == nil && !counted {
+		filled, _, err = w.fill(ctx, s, req.UserInfo, w.live)
 	}
+	if err == nil && filled != nil {
+		*s = *filled
+	}
+	return nil
+}
+
+// fill returns s filled in from what reads returns (nil when the post cannot take it), and
+// whether it counts as filled in.
+func (w *SignOffWebhook) fill(ctx context.Context, s *greenlightv1alpha1.SignOff, userInfo authenticationv1.UserInfo,
+	reads cachedReads) (*greenlightv1alpha1.SignOff, bool, error) {
+	target, denial, err := w.targetFrom(ctx, s, reads)
 	if err != nil || denial != "" {
-		return nil
+		return nil, false, err
 	}
+	s = s.DeepCopy()
 	d := target.department
 	if s.Spec.Revision == "" {
 		s.Spec.Revision = revision.Covered(&target.post.Spec, d.Covers)
 	}
 	if s.Spec.Approver == "" {
-		s.Spec.Approver = review.ApproverEntry(d.Approvers, req.UserInfo.Username, req.UserInfo.Groups)
+		s.Spec.Approver = review.ApproverEntry(d.Approvers, userInfo.Username, userInfo.Groups)
 	}
 	// Bind the sign-off to this post and this policy's department, not to a later post of the
 	// same name or another policy's department of the same name.
@@ -114,8 +126,9 @@ func (w *SignOffWebhook) Default(ctx context.Context, s *greenlightv1alpha1.Sign
 	// The verdict on the SignOff as it is now filled in, for the generation it is created with.
 	now := w.clock.Now()
 	target.evaluate(s, now)
-	s.Status = review.SignOffStatus(s.Status, target.review.Verdicts[s.Name], 1, now)
-	return nil
+	verdict := target.review.Verdicts[s.Name]
+	s.Status = review.SignOffStatus(s.Status, verdict, 1, now)
+	return s, verdict.Counted, nil
 }
 
 // ValidateCreate denies a SignOff unless its user may sign off for the department and it would
