@@ -5,6 +5,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -198,7 +199,7 @@ func run(opts options) error {
 		WebhookServer:          ctrlwebhook.NewServer(webhookServerOptions),
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.enableLeaderElection,
-		LeaderElectionID:       "greenlight.greenlight.dev",
+		LeaderElectionID:       leaderElectionID(opts.watchLabelSelector),
 	})
 	if err != nil {
 		return err
@@ -230,7 +231,7 @@ func run(opts options) error {
 			return err
 		}
 		webhookOptions := webhook.Options{Compiler: compiler, AdminGroups: opts.adminGroups, Clock: clock.RealClock{},
-			Shard: shard, ManagerUser: managerUser}
+			ManagerUser: managerUser}
 		if opts.selfManagedCerts {
 			checker, err := setupWebhooksWhenCertified(mgr, webhookOptions, opts)
 			if err != nil {
@@ -262,6 +263,16 @@ func run(opts options) error {
 
 	setupLog.Info("Starting manager")
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// leaderElectionID is the lease the manager's replicas elect a leader with: each shard has its
+// own, so that every shard has a leader.
+func leaderElectionID(shard string) string {
+	if shard == "" {
+		return "greenlight.greenlight.dev"
+	}
+	sum := sha256.Sum256([]byte(shard))
+	return fmt.Sprintf("greenlight-%x.greenlight.dev", sum[:6])
 }
 
 // selfManagedCertDir is where --self-managed-certs writes the certificate by default.

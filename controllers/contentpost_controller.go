@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -88,6 +89,11 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
+		// Another shard's post is not in this manager's cache: only a post the API server does
+		// not have either leaves orphans.
+		if err := r.apiReader.Get(ctx, req.NamespacedName, &greenlightv1alpha1.ContentPost{}); !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
 		return ctrl.Result{}, r.judgeOrphans(ctx, req.NamespacedName, scope.now)
 	}
 	if !scope.post.DeletionTimestamp.IsZero() {
@@ -96,8 +102,9 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if r.writes.behind(scope.post) {
 		// The cache has not yet seen this manager's last status write; the watch event that
-		// brings it reconciles the post again. Writing now would only lose the race.
-		return ctrl.Result{}, nil
+		// brings it reconciles the post again (and, should it never come, the requeue). Writing
+		// now would only lose the race.
+		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
 	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.writeStatus, r.createJobs, r.judgeSignOffs} {
 		if done, err := phase(ctx, scope); err != nil || done {
@@ -278,15 +285,21 @@ func countedTowardsApproval(post *greenlightv1alpha1.ContentPost, s *greenlightv
 // watched without a predicate: a reconcile that ran on a stale cached post must run again once
 // the cache catches up with its own status write, and compare-before-write keeps that to one
 // read-only pass.
-func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+//
+// With a shard, the cache holds every SignOff and Job (see CacheOptions), but only those that
+// carry the shard's key (as its posts' SignOffs and Jobs do) wake a post up here.
+func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int, shard labels.Selector) error {
+	inShard := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return shard == nil || shard.Matches(labels.Set(o.GetLabels()))
+	})
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		For(&greenlightv1alpha1.ContentPost{}).
 		// A publishing Job's progress moves its post.
-		Owns(&batchv1.Job{}).
+		Owns(&batchv1.Job{}, builder.WithPredicates(inShard)).
 		// SignOffs are immutable: only their creation and deletion change a post's review.
 		Watches(&greenlightv1alpha1.SignOff{}, handler.EnqueueRequestsFromMapFunc(postsOfSignOff),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}, inShard)).
 		Watches(&greenlightv1alpha1.ApprovalPolicy{}, handler.EnqueueRequestsFromMapFunc(r.postsOfPolicy),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("contentpost").

@@ -51,7 +51,7 @@ func gatePublishing(post *greenlightv1alpha1.ContentPost, req *policy.Requiremen
 	}
 	if req.Windows != nil && !req.Windows.Allowed(now) {
 		if at, ok := req.Windows.NextAllowed(now); ok {
-			gate.nextWindow = &metav1.Time{Time: at}
+			gate.nextWindow = &metav1.Time{Time: at.Truncate(time.Second)} // status keeps whole seconds
 			blocks = append(blocks, "a publishing window opens at "+at.UTC().Format(time.RFC3339))
 		} else {
 			blocks = append(blocks, "no publishing window opens within a year")

@@ -3,7 +3,6 @@ package controllers
 import (
 	"fmt"
 
-	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -26,10 +25,10 @@ type Options struct {
 	// MaxConcurrentReconciles is how many posts reconcile at once (one post is never reconciled
 	// twice at once); 0 means DefaultMaxConcurrentReconciles.
 	MaxConcurrentReconciles int
-	// Shard selects, by label, the posts this manager owns (with their sign-offs, Jobs and
-	// ConfigMaps) and the policies whose status it writes. Nil owns everything. Every shard
-	// reads every policy: a post is reviewed against all the policies of its namespace,
-	// whatever their labels.
+	// Shard selects, by label, the posts this manager owns and the policies whose status it
+	// writes. Nil owns everything. Every shard reads every policy (a post is reviewed against
+	// all the policies of its namespace, whatever their labels), every SignOff and every Job:
+	// nothing a label can say may hide a sign-off or a Job from the manager of its post.
 	Shard labels.Selector
 }
 
@@ -62,16 +61,14 @@ func ParseShard(selector string) (labels.Selector, error) {
 
 // CacheOptions are the manager's cache settings. The cache keeps only what the reconcilers and
 // webhooks read: no managedFields and no kubectl last-applied-configuration annotation (a
-// second copy of the whole object), and, with a shard, only the shard's posts, sign-offs, Jobs
-// and ConfigMaps. Policies are cached whole in every shard.
+// second copy of the whole object), and, with a shard, only the shard's posts, the largest
+// objects. SignOffs and Jobs are cached in every shard: a label on them (which whoever may
+// create or edit them controls) must never hide a Reject or a squatting Job from the manager of
+// their post.
 func CacheOptions(shard labels.Selector) cache.Options {
 	opts := cache.Options{DefaultTransform: trimForCache}
 	if shard != nil {
-		opts.ByObject = map[client.Object]cache.ByObject{
-			&greenlightv1alpha1.ContentPost{}: {Label: shard},
-			&greenlightv1alpha1.SignOff{}:     {Label: shard},
-			&batchv1.Job{}:                    {Label: shard},
-		}
+		opts.ByObject = map[client.Object]cache.ByObject{&greenlightv1alpha1.ContentPost{}: {Label: shard}}
 	}
 	return opts
 }

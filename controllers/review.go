@@ -70,6 +70,10 @@ func (r reviewReader) signOffsOf(ctx context.Context, namespace, post string) ([
 // conflictRetry is how soon a reconcile whose status patch lost a race runs again.
 const conflictRetry = 200 * time.Millisecond
 
+// staleCacheRetry is how soon a post whose cached copy predates the manager's own last write is
+// looked at again, should the write's watch event not come first.
+const staleCacheRetry = time.Second
+
 // patchStatus writes obj's status as a merge patch from base, guarded by base's resourceVersion:
 // a status computed from a stale cached object must not overwrite a newer one. Losing that race
 // is normal (the cache lags the API server by milliseconds); the reconcile runs again shortly
@@ -88,7 +92,9 @@ func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) 
 // patchPostStatus is patchStatus for a post, remembering the write until the cache has it.
 func (r *ContentPostReconciler) patchPostStatus(ctx context.Context, post, base *greenlightv1alpha1.ContentPost) (bool, ctrl.Result, error) {
 	patched, result, err := patchStatus(ctx, r.client, post, base)
-	if patched {
+	// A patch that changed nothing stored (a time finer than a second, for one) makes no new
+	// version and no watch event: it must not make the next reconcile wait for one.
+	if patched && post.ResourceVersion != base.ResourceVersion {
 		r.writes.wrote(post.UID, base.ResourceVersion)
 	}
 	return patched, result, err

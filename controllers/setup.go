@@ -33,7 +33,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		return err
 	}
 	posts := NewContentPostReconciler(mgr.GetClient(), mgr.GetAPIReader(), opts.Recorder, notifier, opts.Compiler, opts.Clock)
-	if err := posts.SetupWithManager(mgr, opts.concurrency()); err != nil {
+	if err := posts.SetupWithManager(mgr, opts.concurrency(), opts.Shard); err != nil {
 		return err
 	}
 	policies := NewApprovalPolicyReconciler(mgr.GetClient(), opts.Recorder, opts.Compiler, notifier, healthChanges, opts.Clock)

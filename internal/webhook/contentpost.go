@@ -104,6 +104,10 @@ func expectedEditors(old, updated *greenlightv1alpha1.ContentPost, user string) 
 // ValidateCreate denies a post that names its own editors and warns about channels that no
 // matching policy publishes to.
 func (w *ContentPostWebhook) ValidateCreate(ctx context.Context, post *greenlightv1alpha1.ContentPost) (admission.Warnings, error) {
+	if shard, ok := post.Labels[greenlightv1alpha1.LabelShard]; ok && shard == "" {
+		return nil, denied("label %s names the Greenlight shard of the post and cannot be empty: name a shard or leave the label out",
+			greenlightv1alpha1.LabelShard)
+	}
 	if _, set := post.Annotations[greenlightv1alpha1.AnnotationEditors]; set {
 		return nil, denied("annotation %s records who changed the post and cannot be set: remove it from your manifest",
 			greenlightv1alpha1.AnnotationEditors)
@@ -120,11 +124,12 @@ func (w *ContentPostWebhook) ValidateUpdate(ctx context.Context,
 		return nil, denied("annotation %s records who created the post and cannot be set or changed (it is %q): remove it from your manifest",
 			greenlightv1alpha1.AnnotationCreatedBy, before)
 	}
-	// A manager sees only its shard's sign-offs: moving a post to another shard would leave its
-	// Rejects behind.
-	if before, after := oldObj.Labels[greenlightv1alpha1.LabelShard], newObj.Labels[greenlightv1alpha1.LabelShard]; before != after {
-		return nil, denied("label %s places the post and its sign-offs in one Greenlight shard and cannot change (it is %q): "+
-			"to move the post to another shard, create it anew there", greenlightv1alpha1.LabelShard, before)
+	// A shard's manager takes over a post with the review it finds; a post moved between
+	// shards would change hands mid-review.
+	if !sameLabel(oldObj.Labels, newObj.Labels, greenlightv1alpha1.LabelShard) {
+		return nil, denied("label %s places the post in one Greenlight shard and cannot change (it is %s): "+
+			"to move the post to another shard, create it anew there", greenlightv1alpha1.LabelShard,
+			describeLabel(oldObj.Labels, greenlightv1alpha1.LabelShard))
 	}
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
@@ -18,15 +16,13 @@ import (
 //   - policies come from the manager's cache, which holds every policy in every shard;
 //   - the post comes from the cache, or by GET (a quorum read, without that wait) when the cache
 //     does not have it: created a moment ago, or in another shard;
-//   - the post's sign-offs come from the cache when the post is in this manager's shard, else
-//     from the API server's watch cache (resourceVersion "0": as fresh as an informer's).
+//   - the post's sign-offs come from the cache, which holds every SignOff in every shard.
 //
 // None of this weakens what counts: the reconciler re-checks every rule on every sign-off
-// (README, "Admission at cache speed", goes through them one by one).
+// (README, "Performance and scale", goes through them one by one).
 type cachedReads struct {
 	cache client.Reader
 	api   client.Reader
-	shard labels.Selector
 }
 
 // post reads a post; a NotFound error means the API server does not have it either.
@@ -48,13 +44,8 @@ func (r cachedReads) policies(ctx context.Context, namespace string) ([]greenlig
 // signOffs lists the sign-offs bound to the post's UID.
 func (r cachedReads) signOffs(ctx context.Context, post *greenlightv1alpha1.ContentPost) ([]greenlightv1alpha1.SignOff, error) {
 	var signOffs greenlightv1alpha1.SignOffList
-	opts := []client.ListOption{client.InNamespace(post.Namespace), client.MatchingLabels{greenlightv1alpha1.LabelPostUID: string(post.UID)}}
-	reader := r.cache
-	if r.shard != nil && !r.shard.Matches(labels.Set(post.Labels)) {
-		reader = r.api
-		opts = append(opts, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}})
-	}
-	err := reader.List(ctx, &signOffs, opts...)
+	err := r.cache.List(ctx, &signOffs, client.InNamespace(post.Namespace),
+		client.MatchingLabels{greenlightv1alpha1.LabelPostUID: string(post.UID)})
 	return signOffs.Items, err
 }
 

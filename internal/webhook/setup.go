@@ -7,7 +7,6 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -25,9 +24,6 @@ type Options struct {
 	// Clock is the reconcilers' clock, so that a deadline passes for admission when it passes
 	// for them.
 	Clock clock.PassiveClock
-	// Shard is the manager's --watch-label-selector: the posts whose sign-offs its cache holds.
-	// The webhooks answer for every shard; for another shard's post they read the API server.
-	Shard labels.Selector
 	// ManagerUser is the manager's own user name: only it may write a SignOff's status.
 	ManagerUser string
 }
@@ -36,7 +32,7 @@ type Options struct {
 // consistent LIST: whatever a cache that lags by milliseconds could get wrong, the reconciler
 // re-checks when it counts (see cachedReads).
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
-	reads := cachedReads{cache: mgr.GetClient(), api: mgr.GetAPIReader(), shard: opts.Shard}
+	reads := cachedReads{cache: mgr.GetClient(), api: mgr.GetAPIReader()}
 	if err := NewSignOffWebhook(reads, opts).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -191,9 +191,9 @@ func (w *SignOffWebhook) judge(ctx context.Context, s *greenlightv1alpha1.SignOf
 	if verdict := target.review.Verdicts[s.Name]; !verdict.Counted {
 		return verdict.Message, nil
 	}
-	if s.Labels[greenlightv1alpha1.LabelShard] != target.post.Labels[greenlightv1alpha1.LabelShard] {
-		return fmt.Sprintf("label %s must be the post's (%q): remove it and Greenlight sets it", greenlightv1alpha1.LabelShard,
-			target.post.Labels[greenlightv1alpha1.LabelShard]), nil
+	if !sameLabel(s.Labels, target.post.Labels, greenlightv1alpha1.LabelShard) {
+		return fmt.Sprintf("label %s must be the post's (%s): remove it and Greenlight sets it", greenlightv1alpha1.LabelShard,
+			describeLabel(target.post.Labels, greenlightv1alpha1.LabelShard)), nil
 	}
 	return "", nil
 }
@@ -219,7 +219,7 @@ func (w *SignOffWebhook) ValidateUpdate(ctx context.Context, oldObj, newObj *gre
 		return nil, denied("SignOffs cannot carry finalizers or owner references: remove metadata.finalizers and metadata.ownerReferences")
 	}
 	for _, label := range []string{greenlightv1alpha1.LabelPostUID, greenlightv1alpha1.LabelPolicyUID, greenlightv1alpha1.LabelShard} {
-		if oldObj.Labels[label] != newObj.Labels[label] {
+		if !sameLabel(oldObj.Labels, newObj.Labels, label) {
 			return nil, denied("label %s binds the SignOff to what it was made for and cannot be changed", label)
 		}
 	}
@@ -340,4 +340,19 @@ func contactHint(d policy.Department) string {
 // it as `admission webhook "..." denied the request: <sentence>`.
 func denied(format string, args ...any) error {
 	return fmt.Errorf(format, args...)
+}
+
+// sameLabel reports whether a and b agree on label: both without it, or both with the same value
+// (a selector such as !key tells an empty value from none).
+func sameLabel(a, b map[string]string, label string) bool {
+	va, oka := a[label]
+	vb, okb := b[label]
+	return oka == okb && va == vb
+}
+
+func describeLabel(labels map[string]string, label string) string {
+	if v, ok := labels[label]; ok {
+		return fmt.Sprintf("%q", v)
+	}
+	return "none"
 }

@@ -819,7 +819,17 @@ func TestSignOffsJoinTheirPostsShard(t *testing.T) {
 	err := admin.Patch(ctx, s, client.RawPatch(types.MergePatchType,
 		[]byte(`{"metadata":{"labels":{"`+greenlightv1alpha1.LabelShard+`":"shard2"}}}`)))
 	expectDenied(g, err, "binds the SignOff")
+	err = admin.Patch(ctx, s, client.RawPatch(types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"`+greenlightv1alpha1.LabelShard+`":""}}}`)))
+	expectDenied(g, err, "binds the SignOff")
 
 	_, err = updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Labels[greenlightv1alpha1.LabelShard] = "shard2" })
 	expectDenied(g, err, "create it anew there")
+	// A selector tells an empty key from none (!key selects only the latter): neither may hide
+	// a post, or its sign-offs, from the shard that reviews it.
+	_, err = updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { delete(p.Labels, greenlightv1alpha1.LabelShard) })
+	expectDenied(g, err, "create it anew there")
+	empty := samplePost(ns, "empty-key")
+	empty.Labels = map[string]string{greenlightv1alpha1.LabelShard: ""}
+	expectDenied(g, clients["dana"].Create(ctx, empty), "cannot be empty")
 }
