@@ -44,7 +44,9 @@ const (
 	forgedReviewer     = `spec.reviewer must be you (the authenticated user), not "carol": leave it empty and Greenlight records you`
 	emptyReviewer      = `spec.reviewer must be you (the authenticated user) and the Greenlight webhook that fills it is not running: set spec.reviewer to "mallory"`
 	foreignApprover    = "spec.approver must be an approvers entry you hold (user:<you> or group:<one of your groups>): leave it empty and Greenlight fills it"
-	bindingLabels      = "labels greenlight.dev/post-uid and greenlight.dev/policy-uid bind the SignOff to what it was made for and cannot be added, removed or changed: keep them as they are"
+	bindingLabels      = "labels greenlight.dev/post-uid, greenlight.dev/policy-uid and sharding.fluxcd.io/key bind the SignOff to what it was made for and cannot be added, removed or changed: keep them as they are"
+	shardChange        = "label sharding.fluxcd.io/key places the post in one Greenlight shard and cannot be added, removed or changed: to move the post to another shard, create it anew there"
+	emptyShard         = "label sharding.fluxcd.io/key names the Greenlight shard of the post and cannot be empty: name a shard or leave the label out"
 	forgedCreator      = "annotation greenlight.dev/created-by must be you (the authenticated user): remove it from your manifest and Greenlight records you"
 	editorsAtCreate    = "annotation greenlight.dev/editors is recorded by Greenlight and cannot be set when a post is created: remove it from your manifest"
 	creatorChanged     = "annotation greenlight.dev/created-by records who created the post and cannot be set, removed or changed: keep it as it is"
@@ -248,6 +250,10 @@ func TestSignOffBindingLabels(t *testing.T) {
 			func(l map[string]string) { l[greenlightv1alpha1.LabelPostUID] = "post-uid-1" }, bindingLabels},
 		{"adding policy-uid is denied", unbound,
 			func(l map[string]string) { l[greenlightv1alpha1.LabelPolicyUID] = "policy-uid-1" }, bindingLabels},
+		{"emptying the shard key is denied", bound.label(greenlightv1alpha1.LabelShard, "shard1"),
+			func(l map[string]string) { l[greenlightv1alpha1.LabelShard] = "" }, bindingLabels},
+		{"adding a shard key is denied", unbound,
+			func(l map[string]string) { l[greenlightv1alpha1.LabelShard] = "shard1" }, bindingLabels},
 		{"changing another label is allowed", bound, func(l map[string]string) { l["team"] = "legal" }, ""},
 		{"adding another label is allowed", unbound, func(l map[string]string) { l["reviewed"] = "yes" }, ""},
 	}
@@ -275,6 +281,8 @@ func TestContentPostCreate(t *testing.T) {
 		{"no creator is denied: the creator could approve the post", newPost().without(greenlightv1alpha1.AnnotationCreatedBy).build(), missingCreator},
 		{"editors are denied", newPost().annotate(greenlightv1alpha1.AnnotationEditors, `["dana"]`).build(), editorsAtCreate},
 		{"an empty editors list is denied", newPost().annotate(greenlightv1alpha1.AnnotationEditors, `[]`).build(), editorsAtCreate},
+		{"an empty shard key is denied", newPost().annotate(greenlightv1alpha1.AnnotationCreatedBy, "dana").label(greenlightv1alpha1.LabelShard, "").build(), emptyShard},
+		{"a shard key is allowed", newPost().annotate(greenlightv1alpha1.AnnotationCreatedBy, "dana").label(greenlightv1alpha1.LabelShard, "shard1").build(), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,6 +459,15 @@ func (b postBuilder) without(key string) postBuilder {
 }
 
 // build returns a new ContentPost each time.
+func (b postBuilder) label(key, value string) postBuilder {
+	b = postBuilder{b.obj.DeepCopy()}
+	if b.obj.Labels == nil {
+		b.obj.Labels = map[string]string{}
+	}
+	b.obj.Labels[key] = value
+	return b
+}
+
 func (b postBuilder) build() *greenlightv1alpha1.ContentPost { return b.obj.DeepCopy() }
 
 // Only the reviewer withdraws a sign-off, even with the webhooks down: deleting someone else's
@@ -472,6 +489,33 @@ func TestSignOffDelete(t *testing.T) {
 			signOff := newSignOff().reviewer("carol").build()
 			g.Expect(as["carol"].Create(ctx, signOff)).To(Succeed())
 			expectOutcome(g, tt.by.Delete(ctx, signOff), "signoff-identity", tt.denial)
+		})
+	}
+}
+
+// A post's shard key is fixed at creation: a post must not change hands mid-review, even while
+// the webhooks are down.
+func TestContentPostShardKeyCannotChange(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		from   postBuilder
+		change func(labels map[string]string)
+	}{
+		{"changing it", newPost().label(greenlightv1alpha1.LabelShard, "shard1"),
+			func(l map[string]string) { l[greenlightv1alpha1.LabelShard] = "shard2" }},
+		{"removing it", newPost().label(greenlightv1alpha1.LabelShard, "shard1"),
+			func(l map[string]string) { delete(l, greenlightv1alpha1.LabelShard) }},
+		{"adding it", newPost(), func(l map[string]string) { l[greenlightv1alpha1.LabelShard] = "shard1" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			post := tt.from.build()
+			g.Expect(as["dana"].Create(context.Background(), post)).To(Succeed())
+			if post.Labels == nil {
+				post.Labels = map[string]string{}
+			}
+			tt.change(post.Labels)
+			expectOutcome(g, as["dana"].Update(context.Background(), post), "contentpost-identity", shardChange)
 		})
 	}
 }
