@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/reference"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,7 +63,7 @@ func (r *APIEventRecorder) Event(obj runtime.Object, eventType, reason, message 
 		ObjectMeta: metav1.ObjectMeta{
 			// client-go's naming: unique per object and moment, plus a random suffix for two
 			// events in one nanosecond.
-			Name:      fmt.Sprintf("%s.%x%s", ref.Name, now.UnixNano(), rand.String(4)),
+			Name:      eventName(ref.Name, now.UnixNano()),
 			Namespace: ref.Namespace,
 		},
 		InvolvedObject:      *ref,
@@ -101,6 +102,13 @@ func (r *APIEventRecorder) Eventf(obj runtime.Object, eventType, reason, message
 // AnnotatedEventf is Eventf; Greenlight's Events carry no annotations.
 func (r *APIEventRecorder) AnnotatedEventf(obj runtime.Object, _ map[string]string, eventType, reason, messageFmt string, args ...any) {
 	r.Eventf(obj, eventType, reason, messageFmt, args...)
+}
+
+// eventName is unique per object and moment (client-go's naming), with a random suffix for two
+// events in one nanosecond, cut to a valid name length for the longest object names.
+func eventName(object string, nanos int64) string {
+	suffix := fmt.Sprintf(".%x%s", nanos, rand.String(4))
+	return object[:min(len(object), validation.DNS1123SubdomainMaxLength-len(suffix))] + suffix
 }
 
 // truncate shortens s to at most n bytes without splitting a UTF-8 character.
