@@ -17,11 +17,12 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/review"
 )
 
 // signOffPostIndex indexes SignOffs by spec.post, so that a post's sign-offs are found without
-// listing every SignOff in the namespace.
-const signOffPostIndex = "spec.post"
+// listing every SignOff in the namespace (the webhooks use it too).
+const signOffPostIndex = review.SignOffPostIndex
 
 // SetupIndexes registers the field indexes the reconcilers share. Call it once per manager,
 // before setting up the reconcilers.

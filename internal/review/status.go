@@ -9,6 +9,11 @@ import (
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 )
 
+// SignOffPostIndex is the manager cache's index of SignOffs by spec.post, which the reconciler
+// and the webhooks list a post's sign-offs through: a label selector on the cache would scan
+// every SignOff of the namespace, for every admission.
+const SignOffPostIndex = "spec.post"
+
 // SignOffStatus is a SignOff's status for its verdict, from its previous status: admission
 // writes it when the SignOff is created, and the reconciler writes it again only when a later
 // verdict differs. generation is the SignOff's metadata.generation the status describes.

@@ -2,12 +2,14 @@ package webhook
 
 import (
 	"context"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/review"
 )
 
 // cachedReads is what the SignOff webhook reads, at cache speed. A consistent LIST waits for
@@ -23,6 +25,8 @@ import (
 type cachedReads struct {
 	cache client.Reader
 	api   client.Reader
+	// indexed: cache has the SignOff index by spec.post (the manager's cache does).
+	indexed bool
 }
 
 // post reads a post; a NotFound error means the API server does not have it either.
@@ -44,9 +48,16 @@ func (r cachedReads) policies(ctx context.Context, namespace string) ([]greenlig
 // signOffs lists the sign-offs bound to the post's UID.
 func (r cachedReads) signOffs(ctx context.Context, post *greenlightv1alpha1.ContentPost) ([]greenlightv1alpha1.SignOff, error) {
 	var signOffs greenlightv1alpha1.SignOffList
-	err := r.cache.List(ctx, &signOffs, client.InNamespace(post.Namespace),
-		client.MatchingLabels{greenlightv1alpha1.LabelPostUID: string(post.UID)})
-	return signOffs.Items, err
+	if !r.indexed {
+		err := r.cache.List(ctx, &signOffs, client.InNamespace(post.Namespace),
+			client.MatchingLabels{greenlightv1alpha1.LabelPostUID: string(post.UID)})
+		return signOffs.Items, err
+	}
+	err := r.cache.List(ctx, &signOffs, client.InNamespace(post.Namespace), client.MatchingFields{review.SignOffPostIndex: post.Name})
+	bound := slices.DeleteFunc(signOffs.Items, func(s greenlightv1alpha1.SignOff) bool {
+		return s.Labels[greenlightv1alpha1.LabelPostUID] != string(post.UID)
+	})
+	return bound, err
 }
 
 // namespaceTerminating reports whether a namespace is being deleted, read live: it decides who

@@ -32,7 +32,8 @@ type Options struct {
 // consistent LIST: whatever a cache that lags by milliseconds could get wrong, the reconciler
 // re-checks when it counts (see cachedReads).
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
-	reads := cachedReads{cache: mgr.GetClient(), api: mgr.GetAPIReader()}
+	// The manager's cache has the SignOff index (controllers.SetupIndexes).
+	reads := cachedReads{cache: mgr.GetClient(), api: mgr.GetAPIReader(), indexed: true}
 	if err := NewSignOffWebhook(reads, opts).SetupWithManager(mgr); err != nil {
 		return err
 	}

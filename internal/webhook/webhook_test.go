@@ -818,10 +818,10 @@ func TestSignOffsJoinTheirPostsShard(t *testing.T) {
 	g.Expect(s.Labels).To(HaveKeyWithValue(greenlightv1alpha1.LabelShard, "shard1"))
 	err := admin.Patch(ctx, s, client.RawPatch(types.MergePatchType,
 		[]byte(`{"metadata":{"labels":{"`+greenlightv1alpha1.LabelShard+`":"shard2"}}}`)))
-	expectDenied(g, err, "binds the SignOff")
+	expectDenied(g, err, "the SignOff to what it was made for")
 	err = admin.Patch(ctx, s, client.RawPatch(types.MergePatchType,
 		[]byte(`{"metadata":{"labels":{"`+greenlightv1alpha1.LabelShard+`":""}}}`)))
-	expectDenied(g, err, "binds the SignOff")
+	expectDenied(g, err, "the SignOff to what it was made for")
 
 	_, err = updatePost("dana", ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Labels[greenlightv1alpha1.LabelShard] = "shard2" })
 	expectDenied(g, err, "create it anew there")
