@@ -76,6 +76,7 @@ type options struct {
 	allowHTTPNotifications bool
 	maxConcurrentReconciles int
 	watchLabelSelector      string
+	pprofAddr               string
 }
 
 // stringList is a repeatable, comma-separated flag.
@@ -127,6 +128,8 @@ func main() {
 		"Own only the posts (with their sign-offs and Jobs) and policies this label selector selects, to shard "+
 			"Greenlight across several managers, for example "+greenlightv1alpha1.LabelShard+"=shard1 "+
 			"(every shard still reads every policy and serves the webhooks for every shard).")
+	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
+		"The address Go's pprof profiles are served on (for example 127.0.0.1:6060); empty serves none.")
 	zapOpts := zap.Options{Development: true}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -195,6 +198,7 @@ func run(opts options) error {
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  controllers.CacheOptions(shard),
+		PprofBindAddress:       opts.pprofAddr,
 		Metrics:                metricsServerOptions,
 		WebhookServer:          ctrlwebhook.NewServer(webhookServerOptions),
 		HealthProbeBindAddress: opts.probeAddr,

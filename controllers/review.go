@@ -9,6 +9,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -92,10 +93,22 @@ func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) 
 
 // patchPostStatus is patchStatus for a post, remembering the write until the cache has it.
 func (r *ContentPostReconciler) patchPostStatus(ctx context.Context, post, base *greenlightv1alpha1.ContentPost) (bool, ctrl.Result, error) {
-	patched, result, err := patchStatus(ctx, r.client, post, base)
+	// The patch is computed from the status alone: a post's spec can be over a megabyte, and a
+	// merge patch from the whole post would encode it twice per write.
+	statusOf := func(p *greenlightv1alpha1.ContentPost) *greenlightv1alpha1.ContentPost {
+		return &greenlightv1alpha1.ContentPost{TypeMeta: p.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+			Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
+		}, Status: p.Status}
+	}
+	written := statusOf(post)
+	patched, result, err := patchStatus(ctx, r.client, written, statusOf(base))
+	if !patched {
+		return patched, result, err
+	}
+	post.ResourceVersion, post.Generation = written.ResourceVersion, written.Generation
 	// A patch that changed nothing stored (a time finer than a second, for one) makes no new
 	// version and no watch event: it must not make the next reconcile wait for one.
-	if patched && post.ResourceVersion != base.ResourceVersion {
+	if post.ResourceVersion != base.ResourceVersion {
 		r.writes.wrote(post.UID, base.ResourceVersion)
 	}
 	return patched, result, err

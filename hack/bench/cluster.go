@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -220,4 +221,17 @@ func (c *cluster) createFromFile(ctx context.Context, path, namePrefix string) e
 			return fmt.Errorf("creating %s %s from %s: %w", obj.GetKind(), obj.GetName(), path, err)
 		}
 	}
+}
+
+// saveAPIServerMetrics writes the API server's Prometheus metrics to path.
+func (c *cluster) saveAPIServerMetrics(ctx context.Context, path string) error {
+	clientset, err := kubernetes.NewForConfig(c.env.Config)
+	if err != nil {
+		return err
+	}
+	data, err := clientset.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the API server's metrics: %w", err)
+	}
+	return os.WriteFile(path, data, 0o600)
 }

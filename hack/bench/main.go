@@ -54,6 +54,8 @@ type config struct {
 	managerPath  string
 	assets       string
 	keep         bool
+	// apiserverMetrics is where to save the API server's /metrics after each run (empty: nowhere).
+	apiserverMetrics string
 }
 
 func main() {
@@ -100,6 +102,8 @@ func parseFlags() (config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "time a run may take to bring every post through review")
 	fs.StringVar(&cfg.managerPath, "manager", filepath.Join(root, "bin", "manager"), "the manager binary")
 	fs.StringVar(&cfg.assets, "assets", assets, "directory holding kube-apiserver and etcd")
+	fs.StringVar(&cfg.apiserverMetrics, "apiserver-metrics", "",
+		"save the API server's /metrics to this file after each run, to see where its time goes")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (audit log, manager logs) after a successful run")
 	_ = fs.Parse(os.Args[1:]) // ExitOnError: Parse exits on a bad flag
 

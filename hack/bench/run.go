@@ -64,6 +64,11 @@ func runOnce(ctx context.Context, c *cluster, cfg config, shards, i int, last bo
 	if err := r.measure(ctx); err != nil {
 		return nil, fmt.Errorf("%w (manager logs: %s)", err, managerLogs(managers))
 	}
+	if cfg.apiserverMetrics != "" {
+		if err := c.saveAPIServerMetrics(ctx, cfg.apiserverMetrics); err != nil {
+			return nil, err
+		}
+	}
 	if !last {
 		if err := r.cleanUp(ctx); err != nil {
 			return nil, fmt.Errorf("deleting the run's objects: %w", err)
