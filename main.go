@@ -73,7 +73,7 @@ type options struct {
 	webhookService       string
 	webhookConfigPrefix  string
 	// allowHTTPNotifications lets notifications go to http:// endpoints, not only https://.
-	allowHTTPNotifications bool
+	allowHTTPNotifications  bool
 	maxConcurrentReconciles int
 	watchLabelSelector      string
 	pprofAddr               string
@@ -230,23 +230,8 @@ func run(opts options) error {
 	// ENABLE_WEBHOOKS=false (kubebuilder's convention).
 	webhooksReady := healthz.Ping
 	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
-		managerUser, err := webhook.WhoAmI(context.Background(), mgr.GetConfig())
-		if err != nil {
+		if webhooksReady, err = setupWebhooks(mgr, compiler, opts); err != nil {
 			return err
-		}
-		webhookOptions := webhook.Options{Compiler: compiler, AdminGroups: opts.adminGroups, Clock: clock.RealClock{},
-			ManagerUser: managerUser}
-		if opts.selfManagedCerts {
-			checker, err := setupWebhooksWhenCertified(mgr, webhookOptions, opts)
-			if err != nil {
-				return err
-			}
-			webhooksReady = checker
-		} else {
-			if err := webhook.SetupWithManager(mgr, webhookOptions); err != nil {
-				return err
-			}
-			webhooksReady = mgr.GetWebhookServer().StartedChecker()
 		}
 	}
 	// +kubebuilder:scaffold:builder
@@ -277,6 +262,24 @@ func leaderElectionID(shard string) string {
 	}
 	sum := sha256.Sum256([]byte(shard))
 	return fmt.Sprintf("greenlight-%x.greenlight.dev", sum[:6])
+}
+
+// setupWebhooks registers the admission webhooks, once certified with --self-managed-certs, and
+// returns the readiness check that passes once they serve.
+func setupWebhooks(mgr ctrl.Manager, compiler *policy.Compiler, opts options) (healthz.Checker, error) {
+	managerUser, err := webhook.WhoAmI(context.Background(), mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	webhookOptions := webhook.Options{Compiler: compiler, AdminGroups: opts.adminGroups, Clock: clock.RealClock{},
+		ManagerUser: managerUser}
+	if opts.selfManagedCerts {
+		return setupWebhooksWhenCertified(mgr, webhookOptions, opts)
+	}
+	if err := webhook.SetupWithManager(mgr, webhookOptions); err != nil {
+		return nil, err
+	}
+	return mgr.GetWebhookServer().StartedChecker(), nil
 }
 
 // selfManagedCertDir is where --self-managed-certs writes the certificate by default.

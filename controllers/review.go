@@ -92,7 +92,8 @@ func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) 
 }
 
 // patchPostStatus is patchStatus for a post, remembering the write until the cache has it.
-func (r *ContentPostReconciler) patchPostStatus(ctx context.Context, post, base *greenlightv1alpha1.ContentPost) (bool, ctrl.Result, error) {
+func (r *ContentPostReconciler) patchPostStatus(ctx context.Context,
+	post, base *greenlightv1alpha1.ContentPost) (bool, ctrl.Result, error) {
 	// The patch is computed from the status alone: a post's spec can be over a megabyte, and a
 	// merge patch from the whole post would encode it twice per write.
 	statusOf := func(p *greenlightv1alpha1.ContentPost) *greenlightv1alpha1.ContentPost {

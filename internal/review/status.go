@@ -17,7 +17,8 @@ const SignOffPostIndex = "spec.post"
 // SignOffStatus is a SignOff's status for its verdict, from its previous status: admission
 // writes it when the SignOff is created, and the reconciler writes it again only when a later
 // verdict differs. generation is the SignOff's metadata.generation the status describes.
-func SignOffStatus(prev greenlightv1alpha1.SignOffStatus, verdict Verdict, generation int64, now time.Time) greenlightv1alpha1.SignOffStatus {
+func SignOffStatus(prev greenlightv1alpha1.SignOffStatus, verdict Verdict, generation int64,
+	now time.Time) greenlightv1alpha1.SignOffStatus {
 	status := *prev.DeepCopy()
 	status.ObservedGeneration = generation
 	counted := metav1.ConditionFalse

@@ -44,8 +44,8 @@ type SignOffWebhook struct {
 
 // NewSignOffWebhook returns the SignOff webhook, reading through reads.
 func NewSignOffWebhook(reads cachedReads, opts Options) *SignOffWebhook {
-	return &SignOffWebhook{reads: reads, live: cachedReads{cache: reads.api, api: reads.api}, compiler: opts.Compiler, adminGroups: opts.AdminGroups, clock: opts.Clock,
-		managerUser: opts.ManagerUser}
+	return &SignOffWebhook{reads: reads, live: cachedReads{cache: reads.api, api: reads.api}, compiler: opts.Compiler,
+		adminGroups: opts.AdminGroups, clock: opts.Clock, managerUser: opts.ManagerUser}
 }
 
 // NewUncachedSignOffWebhook returns a SignOff webhook that reads everything from reader.
@@ -171,6 +171,7 @@ func (w *SignOffWebhook) judge(ctx context.Context, s *greenlightv1alpha1.SignOf
 	if err != nil || denial != "" {
 		return denial, err
 	}
+	target.evaluate(s, w.clock.Now())
 	d, user := target.department, userInfo.Username
 	if review.ApproverEntry(d.Approvers, user, userInfo.Groups) == "" {
 		return fmt.Sprintf("%s is not an approver of department %s (policy %s allows %s)%s", user, d.Name, d.Policy,
@@ -256,14 +257,15 @@ type reviewTarget struct {
 	// signOffs are the post's other SignOffs.
 	signOffs []greenlightv1alpha1.SignOff
 	// review is the post's review computed with the new SignOff among its sign-offs, exactly as
-	// the controller will compute it.
+	// the controller will compute it; set by evaluate.
 	review review.Result
 }
 
-// target resolves the post and department a SignOff names, and computes the post's review with
-// the SignOff in it, from the post, policies and sign-offs as they are now (never from the
-// post's stored phase or department states). A non-empty denial says why the post cannot take
-// this sign-off; err is a failure to read the API.
+// targetFrom resolves, from what reads returns, the post and department a SignOff names and what
+// the post's review is computed from (the post, its policies and sign-offs as they are now, never
+// the post's stored phase or department states); evaluate then computes the review with the
+// SignOff in it. A non-empty denial says why the post cannot take this sign-off; err is a
+// failure to read the API.
 func (w *SignOffWebhook) targetFrom(ctx context.Context, s *greenlightv1alpha1.SignOff, reads cachedReads) (*reviewTarget, string, error) {
 	post, err := reads.post(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.Post})
 	if err != nil {
@@ -307,9 +309,7 @@ func (w *SignOffWebhook) targetFrom(ctx context.Context, s *greenlightv1alpha1.S
 		return nil, "", err
 	}
 	mine := slices.DeleteFunc(signOffs, func(o greenlightv1alpha1.SignOff) bool { return o.Spec.Post != post.Name })
-	t := &reviewTarget{post: post, department: requirements.Departments[i], requirements: requirements, signOffs: mine}
-	t.evaluate(s, w.clock.Now())
-	return t, "", nil
+	return &reviewTarget{post: post, department: requirements.Departments[i], requirements: requirements, signOffs: mine}, "", nil
 }
 
 // evaluate computes the post's review with s among its sign-offs, made at now.
