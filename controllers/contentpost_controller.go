@@ -287,10 +287,13 @@ func countedTowardsApproval(post *greenlightv1alpha1.ContentPost, s *greenlightv
 // read-only pass.
 //
 // With a shard, the cache holds every SignOff and Job (see CacheOptions), but only those that
-// carry the shard's key (as its posts' SignOffs and Jobs do) wake a post up here.
+// carry the shard's key (as its posts' SignOffs and Jobs do), or none, wake a post up here.
 func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int, shard labels.Selector) error {
+	// An object without a shard key (a SignOff made while the webhooks were down) wakes every
+	// shard: only the post's own finds the post in its cache.
 	inShard := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		return shard == nil || shard.Matches(labels.Set(o.GetLabels()))
+		_, keyed := o.GetLabels()[greenlightv1alpha1.LabelShard]
+		return shard == nil || !keyed || shard.Matches(labels.Set(o.GetLabels()))
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
