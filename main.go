@@ -18,6 +18,7 @@ import (
 
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -203,7 +204,7 @@ func run(opts options) error {
 		WebhookServer:          ctrlwebhook.NewServer(webhookServerOptions),
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.enableLeaderElection,
-		LeaderElectionID:       leaderElectionID(opts.watchLabelSelector),
+		LeaderElectionID:       leaderElectionID(shard),
 	})
 	if err != nil {
 		return err
@@ -256,11 +257,12 @@ func run(opts options) error {
 
 // leaderElectionID is the lease the manager's replicas elect a leader with: each shard has its
 // own, so that every shard has a leader.
-func leaderElectionID(shard string) string {
-	if shard == "" {
+func leaderElectionID(shard labels.Selector) string {
+	if shard == nil {
 		return "greenlight.greenlight.dev"
 	}
-	sum := sha256.Sum256([]byte(shard))
+	// The parsed selector's canonical form: "key=shard1" and "key = shard1" share a lease.
+	sum := sha256.Sum256([]byte(shard.String()))
 	return fmt.Sprintf("greenlight-%x.greenlight.dev", sum[:6])
 }
 

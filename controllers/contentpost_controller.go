@@ -89,6 +89,7 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
+		r.writes.forget(req.NamespacedName)
 		// Another shard's post is not in this manager's cache: only a post the API server does
 		// not have either leaves orphans.
 		if err := r.apiReader.Get(ctx, req.NamespacedName, &greenlightv1alpha1.ContentPost{}); !apierrors.IsNotFound(err) {
@@ -97,7 +98,7 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, r.judgeOrphans(ctx, req.NamespacedName, scope.now)
 	}
 	if !scope.post.DeletionTimestamp.IsZero() {
-		r.writes.forget(scope.post.UID)
+		r.writes.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if r.writes.behind(scope.post) {
@@ -286,15 +287,10 @@ func countedTowardsApproval(post *greenlightv1alpha1.ContentPost, s *greenlightv
 // the cache catches up with its own status write, and compare-before-write keeps that to one
 // read-only pass.
 //
-// With a shard, the cache holds every SignOff and Job (see CacheOptions), but only those that
-// carry the shard's key (as its posts' SignOffs and Jobs do), or none, wake a post up here.
+// With a shard, the cache holds every SignOff and Job (see CacheOptions), but only those of this
+// shard's posts wake a post up here (see wakes).
 func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int, shard labels.Selector) error {
-	// An object without a shard key (a SignOff made while the webhooks were down) wakes every
-	// shard: only the post's own finds the post in its cache.
-	inShard := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		_, keyed := o.GetLabels()[greenlightv1alpha1.LabelShard]
-		return shard == nil || !keyed || shard.Matches(labels.Set(o.GetLabels()))
-	})
+	inShard := predicate.NewPredicateFuncs(func(o client.Object) bool { return r.wakes(o, shard) })
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		For(&greenlightv1alpha1.ContentPost{}).
@@ -307,6 +303,30 @@ func (r *ContentPostReconciler) SetupWithManager(mgr ctrl.Manager, concurrency i
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("contentpost").
 		Complete(r)
+}
+
+// wakes reports whether a SignOff or Job event concerns this shard: its post is in this shard's
+// cache (whatever labels the object carries), or the object carries this shard's key or none (a
+// SignOff whose post is gone is judged by the shard it names).
+func (r *ContentPostReconciler) wakes(o client.Object, shard labels.Selector) bool {
+	if shard == nil {
+		return true
+	}
+	post := ""
+	switch o := o.(type) {
+	case *greenlightv1alpha1.SignOff:
+		post = o.Spec.Post
+	default:
+		if owner := metav1.GetControllerOf(o); owner != nil && owner.Kind == "ContentPost" {
+			post = owner.Name
+		}
+	}
+	if post != "" && r.client.Get(context.Background(), client.ObjectKey{Namespace: o.GetNamespace(), Name: post},
+		&greenlightv1alpha1.ContentPost{}) == nil {
+		return true
+	}
+	_, keyed := o.GetLabels()[greenlightv1alpha1.LabelShard]
+	return !keyed || shard.Matches(labels.Set(o.GetLabels()))
 }
 
 // postsOfPolicy maps a policy to the posts it selects now and the posts it selected before (a

@@ -106,11 +106,11 @@ func (r *ContentPostReconciler) patchPostStatus(ctx context.Context,
 	if !patched {
 		return patched, result, err
 	}
-	post.ResourceVersion, post.Generation = written.ResourceVersion, written.Generation
+	post.ResourceVersion, post.Generation, post.Status = written.ResourceVersion, written.Generation, written.Status
 	// A patch that changed nothing stored (a time finer than a second, for one) makes no new
 	// version and no watch event: it must not make the next reconcile wait for one.
 	if post.ResourceVersion != base.ResourceVersion {
-		r.writes.wrote(post.UID, base.ResourceVersion)
+		r.writes.wrote(client.ObjectKeyFromObject(post), base.ResourceVersion)
 	}
 	return patched, result, err
 }
@@ -121,16 +121,16 @@ func (r *ContentPostReconciler) patchPostStatus(ctx context.Context,
 // status write, and a second write from that stale copy could only fail with a conflict.
 type statusWrites struct {
 	sync.Mutex
-	from map[types.UID]string
+	from map[types.NamespacedName]string
 }
 
-func (w *statusWrites) wrote(uid types.UID, from string) {
+func (w *statusWrites) wrote(post types.NamespacedName, from string) {
 	w.Lock()
 	defer w.Unlock()
 	if w.from == nil {
-		w.from = map[types.UID]string{}
+		w.from = map[types.NamespacedName]string{}
 	}
-	w.from[uid] = from
+	w.from[post] = from
 }
 
 // behind reports whether the cached post predates this manager's last write of its status, and
@@ -138,18 +138,20 @@ func (w *statusWrites) wrote(uid types.UID, from string) {
 func (w *statusWrites) behind(post *greenlightv1alpha1.ContentPost) bool {
 	w.Lock()
 	defer w.Unlock()
-	from, ok := w.from[post.UID]
+	key := client.ObjectKeyFromObject(post)
+	from, ok := w.from[key]
 	if ok && from == post.ResourceVersion {
 		return true
 	}
-	delete(w.from, post.UID)
+	delete(w.from, key)
 	return false
 }
 
-func (w *statusWrites) forget(uid types.UID) {
+// forget drops a deleted post's write.
+func (w *statusWrites) forget(post types.NamespacedName) {
 	w.Lock()
 	defer w.Unlock()
-	delete(w.from, uid)
+	delete(w.from, post)
 }
 
 // postsOfSignOff maps a SignOff to the post it names.

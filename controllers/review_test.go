@@ -4,7 +4,13 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 )
@@ -14,18 +20,62 @@ import (
 func TestStatusWritesKnowWhenTheCacheIsBehind(t *testing.T) {
 	g := NewWithT(t)
 	at := func(rv string) *greenlightv1alpha1.ContentPost {
-		return &greenlightv1alpha1.ContentPost{ObjectMeta: metav1.ObjectMeta{UID: "post-1", ResourceVersion: rv}}
+		return &greenlightv1alpha1.ContentPost{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "launch", ResourceVersion: rv}}
 	}
+	launch := types.NamespacedName{Namespace: "brand", Name: "launch"}
 	writes := &statusWrites{}
 	g.Expect(writes.behind(at("10"))).To(BeFalse(), "nothing written yet")
 
-	writes.wrote("post-1", "10")
+	writes.wrote(launch, "10")
 	g.Expect(writes.behind(at("10"))).To(BeTrue(), "the cache still has the version the write replaced")
 	g.Expect(writes.behind(at("10"))).To(BeTrue(), "and keeps saying so until it catches up")
 	g.Expect(writes.behind(at("11"))).To(BeFalse(), "the cache has the write")
 	g.Expect(writes.behind(at("10"))).To(BeFalse(), "once caught up, the write is forgotten")
 
-	writes.wrote("post-1", "12")
-	writes.forget("post-1")
+	writes.wrote(launch, "12")
+	writes.forget(launch)
 	g.Expect(writes.behind(at("12"))).To(BeFalse(), "a deleted post's write is forgotten")
+}
+
+// A shard's manager is woken by the SignOffs and Jobs of its own posts, whatever labels they
+// carry, and by keyed or unkeyed ones of its shard; never by another shard's.
+func TestShardWakeUps(t *testing.T) {
+	mine := &greenlightv1alpha1.ContentPost{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "mine",
+		Labels: map[string]string{greenlightv1alpha1.LabelShard: "shard1"}}}
+	cache := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(mine).Build()
+	r := &ContentPostReconciler{client: cache}
+	shard, err := ParseShard(greenlightv1alpha1.LabelShard + "=shard1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signOff := func(post string, labels map[string]string) *greenlightv1alpha1.SignOff {
+		return &greenlightv1alpha1.SignOff{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "s", Labels: labels},
+			Spec: greenlightv1alpha1.SignOffSpec{Post: post}}
+	}
+	job := func(post string, labels map[string]string) *batchv1.Job {
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "j", Labels: labels}}
+		j.OwnerReferences = []metav1.OwnerReference{{Kind: "ContentPost", Name: post, Controller: ptr.To(true)}}
+		return j
+	}
+	other := map[string]string{greenlightv1alpha1.LabelShard: "shard2"}
+	own := map[string]string{greenlightv1alpha1.LabelShard: "shard1"}
+	tests := []struct {
+		name   string
+		object client.Object
+		shard  labels.Selector
+		want   bool
+	}{
+		{"unsharded managers wake for everything", signOff("elsewhere", other), nil, true},
+		{"a sign-off of my post, wrongly keyed", signOff("mine", other), shard, true},
+		{"a Job of my post, wrongly keyed", job("mine", other), shard, true},
+		{"another shard's sign-off", signOff("elsewhere", other), shard, false},
+		{"another shard's Job", job("elsewhere", other), shard, false},
+		{"a sign-off of a gone post of my shard (judged as an orphan)", signOff("gone", own), shard, true},
+		{"an unkeyed sign-off of a gone post", signOff("gone", nil), shard, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			NewWithT(t).Expect(r.wakes(tt.object, tt.shard)).To(Equal(tt.want))
+		})
+	}
 }
