@@ -48,12 +48,12 @@ func TestShardWakeUps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signOff := func(post string, labels map[string]string) *greenlightv1alpha1.SignOff {
-		return &greenlightv1alpha1.SignOff{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "s", Labels: labels},
+	signOff := func(post string, keys map[string]string) *greenlightv1alpha1.SignOff {
+		return &greenlightv1alpha1.SignOff{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "s", Labels: keys},
 			Spec: greenlightv1alpha1.SignOffSpec{Post: post}}
 	}
-	job := func(post string, labels map[string]string) *batchv1.Job {
-		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "j", Labels: labels}}
+	job := func(post string, keys map[string]string) *batchv1.Job {
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "j", Labels: keys}}
 		j.OwnerReferences = []metav1.OwnerReference{{Kind: "ContentPost", Name: post, Controller: ptr.To(true)}}
 		return j
 	}
