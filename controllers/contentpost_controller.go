@@ -43,13 +43,16 @@ type ContentPostReconciler struct {
 	clock clock.PassiveClock
 	// writes remembers each post's last status write until the cache has it.
 	writes *statusWrites
+	// holds remembers the partial approvals held back to be written with the next.
+	holds *approvalHolds
 }
 
 // NewContentPostReconciler returns a reconciler that reads time from clk.
 func NewContentPostReconciler(c client.Client, apiReader client.Reader, recorder EventRecorder, notifier Notifier,
 	compiler *policy.Compiler, clk clock.PassiveClock) *ContentPostReconciler {
 	return &ContentPostReconciler{client: c, apiReader: apiReader, recorder: recorder, notifier: notifier,
-		reader: reviewReader{client: c, compiler: compiler}, clock: clk, writes: &statusWrites{}}
+		reader: reviewReader{client: c, compiler: compiler}, clock: clk, writes: &statusWrites{},
+		holds: &approvalHolds{}}
 }
 
 // +kubebuilder:rbac:groups=greenlight.dev,resources=contentposts,verbs=get;list;watch
@@ -90,6 +93,7 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			return ctrl.Result{}, err
 		}
 		r.writes.forget(req.NamespacedName)
+		r.holds.forget(req.NamespacedName)
 		// Another shard's post is not in this manager's cache: only a post the API server does
 		// not have either leaves orphans.
 		if err := r.apiReader.Get(ctx, req.NamespacedName, &greenlightv1alpha1.ContentPost{}); !apierrors.IsNotFound(err) {
@@ -99,6 +103,7 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if !scope.post.DeletionTimestamp.IsZero() {
 		r.writes.forget(req.NamespacedName)
+		r.holds.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if r.writes.behind(scope.post) {
@@ -167,6 +172,11 @@ func (r *ContentPostReconciler) writeStatus(ctx context.Context, scope *postScop
 	post := scope.post
 	if equality.Semantic.DeepEqual(post.Status, *scope.status) {
 		return false, nil
+	}
+	if r.holds.hold(client.ObjectKeyFromObject(post), &post.Status, scope.status) {
+		// A stage's other approvals may be on their way: write them together (approvalHold).
+		scope.result = ctrl.Result{RequeueAfter: approvalHold}
+		return true, nil
 	}
 	base := post.DeepCopy()
 	post.Status = *scope.status
