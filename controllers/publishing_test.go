@@ -15,6 +15,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/publish"
+	"github.com/greenlight-operator/greenlight/internal/publish/jobplay"
 )
 
 // publishingPost creates, in a new namespace, a policy publishing to mastodon and linkedin and a
@@ -50,43 +51,13 @@ func jobsOf(g Gomega, namespace string, n int) map[string]*batchv1.Job {
 // (SuccessCriteriaMet before Complete, FailureTarget before Failed, start and completion times).
 func finishJob(g Gomega, job *batchv1.Job, succeeded bool, message string) {
 	ctx := context.Background()
-	yes := true
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: job.Name + "-", Namespace: job.Namespace,
-			Labels: map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID), "job-name": job.Name},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
-				Controller: &yes, BlockOwnerDeletion: &yes}}},
-		Spec: *job.Spec.Template.Spec.DeepCopy(),
-	}
+	pod := jobplay.Pod(job)
 	g.Expect(k.Create(ctx, pod)).To(Succeed())
-	exit, phase := int32(0), corev1.PodSucceeded
-	if !succeeded {
-		exit, phase = 1, corev1.PodFailed
-	}
-	pod.Status = corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{
-		Name: pod.Spec.Containers[0].Name, Image: pod.Spec.Containers[0].Image,
-		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Message: message,
-			Reason: map[bool]string{true: "Completed", false: "Error"}[succeeded]}},
-	}}}
+	pod.Status = jobplay.TerminatedStatus(pod, succeeded, message)
 	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
 
 	g.Expect(k.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
-	start, end := metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second)), metav1.NewTime(time.Now().Truncate(time.Second))
-	job.Status.StartTime = &start
-	condition := func(t batchv1.JobConditionType, reason string) batchv1.JobCondition {
-		return batchv1.JobCondition{Type: t, Status: corev1.ConditionTrue, Reason: reason, LastTransitionTime: end, LastProbeTime: end}
-	}
-	if succeeded {
-		job.Status.Succeeded, job.Status.CompletionTime = 1, &end
-		job.Status.Conditions = []batchv1.JobCondition{
-			condition(batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached),
-			condition(batchv1.JobComplete, batchv1.JobReasonCompletionsReached)}
-	} else {
-		job.Status.Failed = 1
-		job.Status.Conditions = []batchv1.JobCondition{
-			condition(batchv1.JobFailureTarget, batchv1.JobReasonBackoffLimitExceeded),
-			condition(batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)}
-	}
+	jobplay.Finish(job, succeeded, time.Now())
 	g.Expect(k.Status().Update(ctx, job)).To(Succeed())
 }
 

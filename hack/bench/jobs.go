@@ -8,14 +8,13 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/publish/jobplay"
 )
 
 // jobPlayer plays the Job controller and the kubelet for the Jobs the managers create, as the
@@ -105,41 +104,19 @@ func finishJob(ctx context.Context, c client.Client, key client.ObjectKey) error
 	if err != nil {
 		return err
 	}
-	if err := createTerminatedPod(ctx, c, job, string(message)); err != nil {
+	pod := jobplay.Pod(job)
+	if err := c.Create(ctx, pod); err != nil {
+		return err
+	}
+	pod.Status = jobplay.TerminatedStatus(pod, true, string(message))
+	if err := c.Status().Update(ctx, pod); err != nil {
 		return err
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := c.Get(ctx, key, job); err != nil {
 			return err
 		}
-		start, end := metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second)), metav1.NewTime(time.Now().Truncate(time.Second))
-		complete := func(t batchv1.JobConditionType) batchv1.JobCondition {
-			return batchv1.JobCondition{Type: t, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonCompletionsReached,
-				LastTransitionTime: end, LastProbeTime: end}
-		}
-		job.Status.StartTime, job.Status.CompletionTime, job.Status.Succeeded = &start, &end, 1
-		job.Status.Conditions = []batchv1.JobCondition{complete(batchv1.JobSuccessCriteriaMet), complete(batchv1.JobComplete)}
+		jobplay.Finish(job, true, time.Now())
 		return c.Status().Update(ctx, job)
 	})
-}
-
-// createTerminatedPod creates the Job's pod and records that its container exited 0 with message.
-func createTerminatedPod(ctx context.Context, c client.Client, job *batchv1.Job, message string) error {
-	yes := true
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: job.Name + "-", Namespace: job.Namespace,
-			Labels: map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID), "job-name": job.Name},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
-				Controller: &yes, BlockOwnerDeletion: &yes}}},
-		Spec: *job.Spec.Template.Spec.DeepCopy(),
-	}
-	if err := c.Create(ctx, pod); err != nil {
-		return err
-	}
-	container := pod.Spec.Containers[0]
-	pod.Status = corev1.PodStatus{Phase: corev1.PodSucceeded, ContainerStatuses: []corev1.ContainerStatus{{
-		Name: container.Name, Image: container.Image,
-		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Message: message, Reason: "Completed"}},
-	}}}
-	return c.Status().Update(ctx, pod)
 }
