@@ -331,9 +331,14 @@ func (r *ContentPostReconciler) wakes(o client.Object, shard labels.Selector) bo
 			post = owner.Name
 		}
 	}
-	if post != "" && r.client.Get(context.Background(), client.ObjectKey{Namespace: o.GetNamespace(), Name: post},
-		&greenlightv1alpha1.ContentPost{}) == nil {
-		return true
+	if post != "" {
+		// An event handler must not wait for long on a cache that is still syncing; the labels
+		// decide then.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if r.client.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: post}, &greenlightv1alpha1.ContentPost{}) == nil {
+			return true
+		}
 	}
 	_, keyed := o.GetLabels()[greenlightv1alpha1.LabelShard]
 	return !keyed || shard.Matches(labels.Set(o.GetLabels()))
