@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -224,6 +225,21 @@ func (c *cluster) createFromFile(ctx context.Context, path, namePrefix string) e
 }
 
 // saveAPIServerMetrics writes the API server's Prometheus metrics to path.
+// saveAPIServerProfile saves a CPU profile of the API server taken over seconds (its
+// /debug/pprof, served to system:masters).
+func (c *cluster) saveAPIServerProfile(ctx context.Context, path string, seconds int) error {
+	clientset, err := kubernetes.NewForConfig(c.env.Config)
+	if err != nil {
+		return err
+	}
+	data, err := clientset.RESTClient().Get().AbsPath("/debug/pprof/profile").
+		Param("seconds", strconv.Itoa(seconds)).Timeout(time.Duration(seconds+30) * time.Second).DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("profiling the API server: %w", err)
+	}
+	return os.WriteFile(path, data, 0o600)
+}
+
 func (c *cluster) saveAPIServerMetrics(ctx context.Context, path string) error {
 	clientset, err := kubernetes.NewForConfig(c.env.Config)
 	if err != nil {

@@ -56,6 +56,9 @@ type config struct {
 	keep         bool
 	// apiserverMetrics is where to save the API server's /metrics after each run (empty: nowhere).
 	apiserverMetrics string
+	// apiserverProfile is where to save a CPU profile of the API server taken over the first
+	// seconds of the approval phase (empty: none is taken).
+	apiserverProfile string
 }
 
 func main() {
@@ -104,6 +107,8 @@ func parseFlags() (config, error) {
 	fs.StringVar(&cfg.assets, "assets", assets, "directory holding kube-apiserver and etcd")
 	fs.StringVar(&cfg.apiserverMetrics, "apiserver-metrics", "",
 		"save the API server's /metrics to this file after each run, to see where its time goes")
+	fs.StringVar(&cfg.apiserverProfile, "apiserver-profile", "",
+		"save a CPU profile of the API server over the first 8 s of the approval phase to this file (go tool pprof reads it)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (audit log, manager logs) after a successful run")
 	_ = fs.Parse(os.Args[1:]) // ExitOnError: Parse exits on a bad flag
 

@@ -112,7 +112,10 @@ func (r *benchRun) signOff(ctx context.Context) error {
 		r.cfg.posts, r.cfg.stages, r.cfg.departments, r.cfg.clients)
 	var first sync.Once
 	err = forEachPost(ctx, r.cfg.posts, workers, func(ctx context.Context, w *reviewerWorker, i int) error {
-		first.Do(func() { r.res.signOffStart = time.Now() })
+		first.Do(func() {
+			r.res.signOffStart = time.Now()
+			r.profileAPIServer(ctx)
+		})
 		return r.signOffPost(ctx, w, i)
 	})
 	if err != nil {
@@ -125,6 +128,19 @@ func (r *benchRun) signOff(ctx context.Context) error {
 		r.res.signOffCreate = append(r.res.signOffCreate, w.latencies...)
 	}
 	return nil
+}
+
+// profileAPIServer starts a CPU profile of the API server in the background when
+// -apiserver-profile asks for one; a failure is reported, not fatal.
+func (r *benchRun) profileAPIServer(ctx context.Context) {
+	if r.cfg.apiserverProfile == "" {
+		return
+	}
+	go func() {
+		if err := r.c.saveAPIServerProfile(ctx, r.cfg.apiserverProfile, 8); err != nil {
+			progress("%v", err)
+		}
+	}()
 }
 
 func (r *benchRun) reviewerWorkers(ctx context.Context) ([]*reviewerWorker, error) {
