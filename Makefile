@@ -2,6 +2,8 @@
 
 # Image the manager and publisher ship in (used by config/ and later by the local cluster).
 IMG ?= greenlight:dev
+# The local cluster's pod sandbox image, built like IMG (no registry is reachable).
+PAUSE_IMG ?= greenlight-pause:dev
 
 # Every tool and control-plane binary is built from source into bin/, pinned below.
 LOCALBIN ?= $(shell pwd)/bin
@@ -109,6 +111,17 @@ build: manifests generate fmt vet ## Build the manager and the publisher into bi
 	go build -o $(LOCALBIN)/publisher ./cmd/publisher
 	go build -o $(LOCALBIN)/localcluster ./hack/localcluster
 	go build -o $(LOCALBIN)/receiver ./hack/receiver
+
+.PHONY: image
+image: manifests generate fmt vet ## Build the image tarball (manager and publisher, static, non-root) and the local cluster's pause image, without Docker.
+	mkdir -p $(LOCALBIN)/image
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/image/manager .
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/image/publisher ./cmd/publisher
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/image/pause ./hack/pause
+	go run ./hack/image -tag $(IMG) -out $(LOCALBIN)/greenlight-image.tar -entrypoint /manager -ca-roots \
+		-file $(LOCALBIN)/image/manager:/manager -file $(LOCALBIN)/image/publisher:/publisher
+	go run ./hack/image -tag $(PAUSE_IMG) -out $(LOCALBIN)/pause-image.tar -entrypoint /pause \
+		-file $(LOCALBIN)/image/pause:/pause
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster in ~/.kube/config (or KUBECONFIG), without webhooks.
