@@ -137,6 +137,27 @@ install: manifests kustomize ## Install the CRDs into the cluster in ~/.kube/con
 uninstall: manifests kustomize ## Remove the CRDs (and every Greenlight object) from the cluster.
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
 
+# The local cluster's state (kubeconfigs, certificates, data, logs); `make cluster-down` removes it.
+CLUSTER_DIR ?= $(shell pwd)/.cluster
+
+.PHONY: node-packages
+node-packages: ## Install Debian's containerd, runc and CNI plugins when missing (for the local cluster).
+	@if ! command -v containerd >/dev/null || ! command -v runc >/dev/null || [ ! -x /usr/lib/cni/loopback ]; then \
+		echo "Installing containerd, runc and containernetworking-plugins from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc containernetworking-plugins >/dev/null; \
+	fi
+
+.PHONY: cluster-up
+cluster-up: node-packages image ## Start a real single-node cluster from source on 127.0.0.1 (kubeconfigs in CLUSTER_DIR).
+	hack/build-controlplane.sh --node $(CONTROLPLANE)
+	go build -o $(LOCALBIN)/local-cluster ./hack/local-cluster
+	$(LOCALBIN)/local-cluster up -dir $(CLUSTER_DIR) -assets $(CONTROLPLANE) -pause-image $(LOCALBIN)/pause-image.tar $(LOCALBIN)/greenlight-image.tar
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster (only what cluster-up started) and restore the host settings it changed.
+	go build -o $(LOCALBIN)/local-cluster ./hack/local-cluster
+	$(LOCALBIN)/local-cluster down -dir $(CLUSTER_DIR)
+
 .PHONY: demo
 demo: build controlplane kustomize ## Run Greenlight on a local control plane with the sample posts.
 	KUSTOMIZE=$(KUSTOMIZE) KUBECTL=$(KUBECTL) DEMO_DIR=$(DEMO_DIR) hack/demo.sh up
