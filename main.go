@@ -37,6 +37,7 @@ import (
 	"github.com/greenlight-operator/greenlight/controllers"
 	"github.com/greenlight-operator/greenlight/internal/notify"
 	"github.com/greenlight-operator/greenlight/internal/policy"
+	"github.com/greenlight-operator/greenlight/internal/reuseport"
 	"github.com/greenlight-operator/greenlight/internal/webhook"
 )
 
@@ -69,6 +70,8 @@ type options struct {
 	metricsCertKey       string
 	webhookHost          string
 	adminGroups          stringList
+	webhookDNSNames      stringList
+	webhookReusePort     bool
 	selfManagedCerts     bool
 	certSecret           string
 	webhookService       string
@@ -110,6 +113,11 @@ func main() {
 		"With --self-managed-certs: the Secret, in the manager's namespace (POD_NAMESPACE), that holds the certificate.")
 	flag.StringVar(&opts.webhookService, "webhook-service", "greenlight-webhook-service",
 		"With --self-managed-certs: the Service in front of the webhook server; the certificate is issued for it.")
+	flag.BoolVar(&opts.webhookReusePort, "webhook-reuse-port", false,
+		"Bind the webhook port with SO_REUSEPORT, so that replicas on one host network (a local node) all serve it.")
+	flag.Var(&opts.webhookDNSNames, "webhook-dns-name",
+		"With --self-managed-certs: another DNS name for the certificate besides the Service's (repeatable), "+
+			"for webhook configurations that call the server by URL, such as https://localhost:9443 on a local node.")
 	flag.StringVar(&opts.webhookConfigPrefix, "webhook-config-prefix", "greenlight-",
 		"With --self-managed-certs: the name prefix of the mutating and validating webhook configurations to inject the CA into.")
 	flag.StringVar(&opts.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
@@ -201,7 +209,7 @@ func run(opts options) error {
 		Cache:                  controllers.CacheOptions(shard),
 		PprofBindAddress:       opts.pprofAddr,
 		Metrics:                metricsServerOptions,
-		WebhookServer:          ctrlwebhook.NewServer(webhookServerOptions),
+		WebhookServer:          newWebhookServer(webhookServerOptions, opts.webhookReusePort),
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.enableLeaderElection,
 		LeaderElectionID:       leaderElectionID(shard),
@@ -284,6 +292,15 @@ func setupWebhooks(mgr ctrl.Manager, compiler *policy.Compiler, opts options) (h
 	return mgr.GetWebhookServer().StartedChecker(), nil
 }
 
+// newWebhookServer returns controller-runtime's webhook server, or with reusePort the same
+// served on a port that replicas sharing the host network bind together.
+func newWebhookServer(options ctrlwebhook.Options, reusePort bool) ctrlwebhook.Server {
+	if reusePort {
+		return reuseport.NewWebhookServer(options)
+	}
+	return ctrlwebhook.NewServer(options)
+}
+
 // selfManagedCertDir is where --self-managed-certs writes the certificate by default.
 const selfManagedCertDir = "/tmp/k8s-webhook-server/serving-certs"
 
@@ -302,6 +319,7 @@ func setupWebhooksWhenCertified(mgr ctrl.Manager, webhookOptions webhook.Options
 		CAName:         "greenlight-ca",
 		CAOrganization: "greenlight",
 		DNSName:        fmt.Sprintf("%s.%s.svc", opts.webhookService, namespace),
+		ExtraDNSNames:  opts.webhookDNSNames,
 		IsReady:        certified,
 		Webhooks: []rotator.WebhookInfo{
 			{Name: opts.webhookConfigPrefix + "mutating-webhook-configuration", Type: rotator.Mutating},

@@ -22,6 +22,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// kubelet is the node agent's binary and process name.
+const kubelet = "kubelet"
+
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // cluster is one local cluster, known by its state directory.
@@ -53,7 +56,7 @@ func (c *cluster) preflight() error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("a local node needs root (kubelet and containerd manage cgroups and mounts)")
 	}
-	for _, bin := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"} {
+	for _, bin := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", kubelet} {
 		if _, err := os.Stat(filepath.Join(c.cfg.assets, bin)); err != nil {
 			return fmt.Errorf("%s is missing from %s: run hack/build-controlplane.sh --node", bin, c.cfg.assets)
 		}
@@ -185,7 +188,8 @@ func (c *cluster) startControlPlane(ctx context.Context) error {
 		"--kubeconfig="+pki("controller-manager.conf"), "--authentication-kubeconfig="+pki("controller-manager.conf"),
 		"--authorization-kubeconfig="+pki("controller-manager.conf"), "--bind-address=127.0.0.1",
 		"--use-service-account-credentials=true", "--service-account-private-key-file="+pki("sa.key"),
-		"--root-ca-file="+pki("ca.crt"), "--leader-elect=false", "--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle"); err != nil {
+		"--root-ca-file="+pki("ca.crt"), "--leader-elect=false",
+		"--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle"); err != nil {
 		return err
 	}
 	return c.run("kube-scheduler", filepath.Join(c.cfg.assets, "kube-scheduler"),
@@ -286,7 +290,7 @@ func (c *cluster) startKubelet() error {
 	if err := os.WriteFile(c.path("kubelet", "config.yaml"), []byte(c.kubeletConfig()), 0o600); err != nil {
 		return err
 	}
-	return c.run("kubelet", filepath.Join(c.cfg.assets, "kubelet"),
+	return c.run(kubelet, filepath.Join(c.cfg.assets, kubelet),
 		"--config="+c.path("kubelet", "config.yaml"), "--kubeconfig="+c.path("pki", "kubelet.conf"),
 		"--hostname-override="+nodeName, "--root-dir="+c.path("kubelet", "root"), "--cert-dir="+c.path("kubelet", "pki"))
 }
@@ -445,13 +449,13 @@ func (c *cluster) stop() error {
 	for _, p := range procs {
 		byName[p.Name] = p
 	}
-	if p, ok := byName["kubelet"]; ok {
+	if p, ok := byName[kubelet]; ok {
 		errs = append(errs, terminate(p))
 	}
 	errs = append(errs, killPods())
 	errs = append(errs, killShims(c.path("containerd", "containerd.sock")))
 	for i := len(procs) - 1; i >= 0; i-- {
-		if procs[i].Name != "kubelet" {
+		if procs[i].Name != kubelet {
 			errs = append(errs, terminate(procs[i]))
 		}
 	}

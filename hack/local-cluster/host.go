@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -196,8 +197,7 @@ func unescapeMountPath(p string) string {
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		if p[i] == '\\' && i+3 < len(p) {
-			var v int
-			if _, err := fmt.Sscanf(p[i+1:i+4], "%03o", &v); err == nil {
+			if v, err := strconv.ParseUint(p[i+1:i+4], 8, 8); err == nil {
 				b.WriteByte(byte(v))
 				i += 3
 				continue
