@@ -71,7 +71,7 @@ lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
 
 .PHONY: verify
 verify: manifests generate fmt kustomize ## Regenerate everything, build the kustomize overlays, and fail if the tree changed.
-	@for overlay in config/default config/self-managed-certs config/samples; do $(KUSTOMIZE) build $$overlay >/dev/null || exit 1; done
+	@for overlay in config/default config/self-managed-certs config/local config/samples; do $(KUSTOMIZE) build $$overlay >/dev/null || exit 1; done
 	@if [ -n "$$(git status --porcelain -- . ':!bin' ':!.demo')" ]; then \
 		echo "Generated files or formatting are out of date; run 'make manifests generate fmt' and commit:"; \
 		git status --porcelain -- . ':!bin' ':!.demo'; git --no-pager diff --stat; exit 1; fi
@@ -152,6 +152,14 @@ cluster-up: node-packages image ## Start a real single-node cluster from source 
 	hack/build-controlplane.sh --node $(CONTROLPLANE)
 	go build -o $(LOCALBIN)/local-cluster ./hack/local-cluster
 	$(LOCALBIN)/local-cluster up -dir $(CLUSTER_DIR) -assets $(CONTROLPLANE) -pause-image $(LOCALBIN)/pause-image.tar $(LOCALBIN)/greenlight-image.tar
+
+.PHONY: deploy-local
+deploy-local: cluster-up kustomize ## Deploy Greenlight from its image on the local cluster (config/local: two replicas with leader election).
+	ctr --address $(CLUSTER_DIR)/containerd/containerd.sock -n k8s.io images import $(LOCALBIN)/greenlight-image.tar >/dev/null
+	$(KUSTOMIZE) build config/local | KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) apply --server-side --force-conflicts -f - >/dev/null
+	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) -n greenlight-system patch deployment greenlight-controller-manager --type=merge \
+		-p "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"greenlight.dev/image-sha256\":\"$$(sha256sum $(LOCALBIN)/greenlight-image.tar | cut -c1-63)\"}}}}}" >/dev/null
+	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) -n greenlight-system rollout status deployment/greenlight-controller-manager --timeout=180s
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local cluster (only what cluster-up started) and restore the host settings it changed.

@@ -18,12 +18,17 @@ import (
 
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // Cloud auth providers for kubeconfigs that use them.
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
@@ -204,7 +209,12 @@ func run(opts options) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restConfig := ctrl.GetConfigOrDie()
+	lock, err := leaderLock(restConfig, opts.enableLeaderElection, leaderElectionID(shard))
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  controllers.CacheOptions(shard),
 		PprofBindAddress:       opts.pprofAddr,
@@ -213,6 +223,10 @@ func run(opts options) error {
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.enableLeaderElection,
 		LeaderElectionID:       leaderElectionID(shard),
+		// The manager exits as soon as it stops, so the next leader need not wait for the lease
+		// to expire.
+		LeaderElectionReleaseOnCancel:       true,
+		LeaderElectionResourceLockInterface: lock,
 	})
 	if err != nil {
 		return err
@@ -225,7 +239,8 @@ func run(opts options) error {
 	// Events are written in the reconcile that announces them, never dropped under load (see
 	// controllers.APIEventRecorder); the instance is the pod's name.
 	hostname, _ := os.Hostname()
-	recorder := controllers.NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight", hostname, clock.RealClock{})
+	recorder := controllers.NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight",
+		cmp.Or(os.Getenv("POD_NAME"), hostname), clock.RealClock{})
 	notifyOptions := notify.DefaultOptions
 	notifyOptions.AllowHTTP = opts.allowHTTPNotifications
 	err = controllers.SetupWithManager(context.Background(), mgr, controllers.Options{
@@ -290,6 +305,26 @@ func setupWebhooks(mgr ctrl.Manager, compiler *policy.Compiler, opts options) (h
 		return nil, err
 	}
 	return mgr.GetWebhookServer().StartedChecker(), nil
+}
+
+// leaderLock returns, for a manager in a pod (POD_NAME and POD_NAMESPACE set by the manifests),
+// a lease lock whose holder names the pod, so that `kubectl get lease` tells which replica leads
+// even when replicas share a host name (host network). Elsewhere it returns nil: controller-runtime's
+// default lock, holder host_uuid.
+func leaderLock(cfg *rest.Config, enabled bool, name string) (resourcelock.Interface, error) {
+	pod, namespace := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
+	if !enabled || pod == "" || namespace == "" {
+		return nil, nil
+	}
+	client, err := coordinationv1client.NewForConfig(rest.AddUserAgent(cfg, "leader-election"))
+	if err != nil {
+		return nil, err
+	}
+	return &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Client:     client,
+		LockConfig: resourcelock.ResourceLockConfig{Identity: pod + "_" + string(uuid.NewUUID())},
+	}, nil
 }
 
 // newWebhookServer returns controller-runtime's webhook server, or with reusePort the same
