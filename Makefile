@@ -160,6 +160,16 @@ deploy-local: cluster-up kustomize ## Deploy Greenlight from its image on the lo
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) -n greenlight-system patch deployment greenlight-controller-manager --type=merge \
 		-p "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"greenlight.dev/image-sha256\":\"$$(sha256sum $(LOCALBIN)/greenlight-image.tar | cut -c1-63)\"}}}}}" >/dev/null
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) -n greenlight-system rollout status deployment/greenlight-controller-manager --timeout=180s
+	@echo "Waiting for the webhooks to answer (a server-side dry run of the sample policy)"
+	@for i in $$(seq 1 120); do \
+		KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) create --dry-run=server -n default \
+			-f config/samples/greenlight_v1alpha1_approvalpolicy.yaml >/dev/null 2>&1 && exit 0; sleep 1; done; \
+		KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) create --dry-run=server -n default \
+			-f config/samples/greenlight_v1alpha1_approvalpolicy.yaml
+
+.PHONY: test-e2e
+test-e2e: gotestsum ## End-to-end tests on the local cluster with Greenlight deployed from its image (E2E=required: never skip).
+	GOTESTSUM=$(GOTESTSUM) GOTESTSUM_FORMAT=$(if $(CI),standard-verbose,pkgname) CLUSTER_DIR=$(CLUSTER_DIR) hack/test-e2e.sh
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local cluster (only what cluster-up started) and restore the host settings it changed.
