@@ -77,9 +77,10 @@ verify: manifests generate fmt kustomize ## Regenerate everything, build the kus
 		git status --porcelain -- . ':!bin' ':!.demo'; git --no-pager diff --stat; exit 1; fi
 
 .PHONY: test
-test: manifests generate fmt vet controlplane gotestsum ## Run unit and envtest tests against a real kube-apiserver.
+test: manifests generate fmt vet controlplane gotestsum ## Run unit and envtest tests against a real kube-apiserver, then the end-to-end tests on a local node.
 	$(GOTESTSUM) --format $(if $(CI),standard-verbose,pkgname) --format-hide-empty-pkg -- \
 		$(GO_TEST_FLAGS) -coverprofile cover.out ./...
+	$(MAKE) --no-print-directory test-e2e
 
 # Each fuzz target, as package:Target. Their seed corpora (testdata/fuzz) run as ordinary tests
 # in `make test`; `make fuzz` explores beyond them.
@@ -171,17 +172,37 @@ deploy-local: cluster-up kustomize ## Deploy Greenlight from its image on the lo
 test-e2e: gotestsum ## End-to-end tests on the local cluster with Greenlight deployed from its image (E2E=required: never skip).
 	GOTESTSUM=$(GOTESTSUM) GOTESTSUM_FORMAT=$(if $(CI),standard-verbose,pkgname) CLUSTER_DIR=$(CLUSTER_DIR) hack/test-e2e.sh
 
+# Size of `make chaos`: posts and leader kills.
+N ?= 1000
+KILLS ?= 20
+
+.PHONY: test-chaos
+test-chaos: gotestsum ## Chaos on the local cluster: 150 posts published while the leading manager is killed 20 times (10 minutes at most).
+	E2E_TAGS="e2e chaos" E2E_TIMEOUT=12m GOTESTSUM=$(GOTESTSUM) GOTESTSUM_FORMAT=standard-verbose CLUSTER_DIR=$(CLUSTER_DIR) \
+		hack/test-e2e.sh -run '^TestChaos$$'
+
+.PHONY: chaos
+chaos: gotestsum ## The full-size chaos run for the README (N posts, KILLS leader kills; an hour at most).
+	CHAOS_POSTS=$(N) CHAOS_KILLS=$(KILLS) CHAOS_MINUTES=60 E2E_TAGS="e2e chaos" E2E_TIMEOUT=65m GOTESTSUM=$(GOTESTSUM) \
+		GOTESTSUM_FORMAT=standard-verbose CLUSTER_DIR=$(CLUSTER_DIR) hack/test-e2e.sh -run '^TestChaos$$'
+
 .PHONY: cluster-down
 cluster-down: ## Stop the local cluster (only what cluster-up started) and restore the host settings it changed.
 	go build -o $(LOCALBIN)/local-cluster ./hack/local-cluster
 	$(LOCALBIN)/local-cluster down -dir $(CLUSTER_DIR)
 
+# LIGHT=1 runs `make demo` on a control plane only (no node: the publisher is run by hand).
+LIGHT ?=
+
 .PHONY: demo
-demo: build controlplane kustomize ## Run Greenlight on a local control plane with the sample posts.
-	KUSTOMIZE=$(KUSTOMIZE) KUBECTL=$(KUBECTL) DEMO_DIR=$(DEMO_DIR) hack/demo.sh up
+demo: build controlplane kustomize $(if $(LIGHT),,node-packages image) ## Run Greenlight with the sample posts on a local node (LIGHT=1: control plane only).
+	$(if $(LIGHT),,hack/build-controlplane.sh --node $(CONTROLPLANE))
+	$(if $(LIGHT),,go build -o $(LOCALBIN)/local-cluster ./hack/local-cluster)
+	LIGHT=$(LIGHT) KUSTOMIZE=$(KUSTOMIZE) KUBECTL=$(KUBECTL) DEMO_DIR=$(DEMO_DIR) hack/demo.sh up
 
 .PHONY: demo-down
-demo-down: ## Stop what `make demo` started and remove its state.
+demo-down: ## Stop what `make demo` started, restore the host settings the node changed, and remove its state.
+	go build -o $(LOCALBIN)/local-cluster ./hack/local-cluster
 	DEMO_DIR=$(DEMO_DIR) hack/demo.sh down
 
 ##@ Dependencies

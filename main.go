@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 
@@ -86,6 +87,9 @@ type options struct {
 	maxConcurrentReconciles int
 	watchLabelSelector      string
 	pprofAddr               string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 }
 
 // stringList is a repeatable, comma-separated flag.
@@ -142,6 +146,13 @@ func main() {
 		"Own only the posts (with their sign-offs and Jobs) and policies this label selector selects, to shard "+
 			"Greenlight across several managers, for example "+greenlightv1alpha1.LabelShard+"=shard1 "+
 			"(every shard still reads every policy and serves the webhooks for every shard).")
+	flag.DurationVar(&opts.leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a standby waits, after the leader last renewed its lease, before taking over (a leader that "+
+			"stops cleanly releases it at once).")
+	flag.DurationVar(&opts.renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps trying to renew its lease before it gives up leading; shorter than the lease duration.")
+	flag.DurationVar(&opts.retryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How often the leader renews, and standbys try to acquire, the lease.")
 	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
 		"The address Go's pprof profiles are served on (for example 127.0.0.1:6060); empty serves none.")
 	zapOpts := zap.Options{Development: true}
@@ -226,6 +237,9 @@ func run(opts options) error {
 		// The manager exits as soon as it stops, so the next leader need not wait for the lease
 		// to expire.
 		LeaderElectionReleaseOnCancel:       true,
+		LeaseDuration:                       &opts.leaseDuration,
+		RenewDeadline:                       &opts.renewDeadline,
+		RetryPeriod:                         &opts.retryPeriod,
 		LeaderElectionResourceLockInterface: lock,
 	})
 	if err != nil {

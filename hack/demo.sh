@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs Greenlight on a local control plane with the sample policy, post and sign-offs.
+# Runs Greenlight with the sample policy, post and sign-offs on a local single-node cluster
+# (hack/local-cluster), deployed from its image (config/local), where the publish Jobs really run;
+# with LIGHT=1 on a control plane only (kube-apiserver and etcd, no node), with the manager as a
+# local process and the publisher run by hand, for machines that cannot host a node.
 #
-#   hack/demo.sh up     start the control plane and the manager, apply the samples, show them
-#   hack/demo.sh down   stop what `up` started (by PID) and remove its state
+#   hack/demo.sh up     start it all, apply the samples, show them
+#   hack/demo.sh down   stop what `up` started (by PID), restore the host, and remove its state
 #
 # `make demo` and `make demo-down` call it with the tools they built.
 set -euo pipefail
@@ -100,6 +103,11 @@ attempt() {
 }
 
 down() {
+  if [[ -f "$DEMO_DIR/pids/receiver" || -f "$DEMO_DIR/host.json" ]]; then
+    # A node demo: the receiver, then the cluster (which restores the host settings it changed).
+    stop_pid receiver
+    "$BIN/local-cluster" down -dir "$DEMO_DIR"
+  fi
   if [[ -d "$DEMO_DIR/pids" ]]; then
     # The manager first, then the control plane it talks to.
     for name in receiver manager controlplane; do
@@ -118,8 +126,47 @@ down() {
   rm -rf "$DEMO_DIR"
 }
 
+stop_pid() {
+  local pidfile="$DEMO_DIR/pids/$1" pid
+  [[ -f "$pidfile" ]] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "Stopping $1 (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
 up() {
   down
+  if [[ -z "${LIGHT:-}" ]]; then
+    up_node
+  else
+    up_light
+  fi
+  review_and_publish
+}
+
+# up_node starts the local cluster in DEMO_DIR (its kubeconfigs land where the light demo puts
+# them) and deploys Greenlight from its image, as a platform team would on a real cluster.
+up_node() {
+  log "Starting a local single-node cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubelet built from source; containerd)"
+  "$BIN/local-cluster" up -dir "$DEMO_DIR" -assets "$BIN/controlplane" -pause-image "$BIN/pause-image.tar" \
+    "$BIN/greenlight-image.tar"
+  k get nodes
+  mkdir -p "$DEMO_DIR/pids"
+
+  log "Deploying Greenlight from its image (config/local: two replicas with leader election)"
+  "$KUSTOMIZE" build "$root/config/local" | k apply --server-side -f - >/dev/null
+  k -n greenlight-system rollout status deployment/greenlight-controller-manager --timeout=180s
+  echo "Waiting for the webhooks to answer"
+  wait_for_long k create --dry-run=server -n default -f "$root/config/samples/greenlight_v1alpha1_approvalpolicy.yaml"
+  k -n greenlight-system get pods,lease
+}
+
+up_light() {
   mkdir -p "$DEMO_DIR/pids"
 
   log "Starting a local control plane (kube-apiserver and etcd built from source)"
@@ -154,7 +201,10 @@ up() {
     exit 1
   fi
 
-  log "Starting a stand-in chat webhook on $RECEIVER_ADDR (log: $DEMO_DIR/receiver.log)"
+}
+
+review_and_publish() {
+  log "Starting a stand-in chat webhook and publishing endpoint on $RECEIVER_ADDR (log: $DEMO_DIR/receiver.log)"
   start receiver "$DEMO_DIR/receiver.log" "$BIN/receiver" --listen "$RECEIVER_ADDR" --secret "$PUBLISH_SECRET"
 
   log "The platform team creates namespace $NAMESPACE, its role bindings, the chat Secret and the policy"
@@ -164,6 +214,15 @@ up() {
     --from-literal=WEBHOOK_URL="http://$RECEIVER_ADDR/publish" --from-literal=WEBHOOK_SECRET="$PUBLISH_SECRET"
   k apply -n "$NAMESPACE" -f "$root/config/samples/people_rolebindings.yaml"
   k apply -n "$NAMESPACE" -f "$root/config/samples/greenlight_v1alpha1_approvalpolicy.yaml"
+  if [[ -z "${LIGHT:-}" ]]; then
+    # The receiver listens on the node's 127.0.0.1: the publish pods join the host's network.
+    local patch="" channel
+    for channel in mastodon linkedin; do
+      patch+="{\"op\":\"add\",\"path\":\"/spec/publishing/channels/$channel/jobTemplate/spec/template/spec/hostNetwork\",\"value\":true},"
+    done
+    k patch approvalpolicy -n "$NAMESPACE" acme-brand --type=json -p "[${patch%,}]"
+    echo "(the publish Jobs run on the host network, to reach the receiver on 127.0.0.1)"
+  fi
 
   log "dana (an author) applies the post"
   as_user dana apply -f "$root/config/samples/greenlight_v1alpha1_contentpost.yaml"
@@ -184,7 +243,11 @@ up() {
     show_post
   done
 
-  publish_by_hand
+  if [[ -z "${LIGHT:-}" ]]; then
+    publish_on_node
+  else
+    publish_by_hand
+  fi
 
   log "A flash sale with a 20-second review window: nobody reviews it"
   k apply -n "$NAMESPACE" -f "$root/hack/demo/flash-sales-policy.yaml"
@@ -247,6 +310,22 @@ publish_by_hand() {
   echo "What the receiver got:"
   grep "publish:" "$DEMO_DIR/receiver.log"
   echo "(On a real node the Job's pod does this, and the post becomes Published with that URL.)"
+}
+
+# publish_on_node shows the approved post published by the Jobs' pods on the node.
+publish_on_node() {
+  log "Approved: Greenlight records one Job per channel in the post's status, creates them, and the node runs them"
+  wait_for phase_in Publishing Scheduled Published
+  if phase_is Scheduled; then
+    echo "Held back: $(post_field '{.status.conditions[?(@.type=="Reconciling")].message}')"
+    return
+  fi
+  wait_for_long phase_in Published Failed
+  show_post
+  post_field '{range .status.channels[*]}  channel {.name}: Job {.job}, {.state}, attempt {.attempts}, {.url}{"\n"}{end}'
+  k get jobs,pods -n "$NAMESPACE" -l greenlight.dev/post="$POST" -o wide
+  echo "What the receiver got:"
+  grep "publish:" "$DEMO_DIR/receiver.log"
 }
 
 phase_in() { local phase; phase=$(post_field '{.status.phase}'); for p in "$@"; do [[ "$phase" == "$p" ]] && return 0; done; return 1; }

@@ -4,7 +4,8 @@
 # down again (E2E_KEEP=1 leaves it up for a look). A machine that cannot host a node (not Linux,
 # not root) skips them with the reason, unless E2E=required (as in CI), which makes that an error.
 #
-# Usage: hack/test-e2e.sh [go test flags]   (from make test-e2e)
+# Usage: hack/test-e2e.sh [go test flags]   (from make test-e2e; make test-chaos and make chaos set
+# E2E_TAGS="e2e chaos" and run TestChaos)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -31,4 +32,4 @@ fi
 start=$(date +%s)
 make --no-print-directory deploy-local CLUSTER_DIR="$CLUSTER_DIR"
 echo "Cluster up and Greenlight deployed in $(( $(date +%s) - start ))s"
-E2E_CLUSTER_DIR="$CLUSTER_DIR" $GOTESTSUM --format "${GOTESTSUM_FORMAT:-pkgname}" -- -tags e2e -count=1 -timeout 15m "$@" ./test/e2e/...
+E2E_CLUSTER_DIR="$CLUSTER_DIR" $GOTESTSUM --format "${GOTESTSUM_FORMAT:-pkgname}" -- -tags "${E2E_TAGS:-e2e}" -count=1 -timeout "${E2E_TIMEOUT:-15m}" "$@" ./test/e2e/...

@@ -281,6 +281,7 @@ authorization:
   mode: Webhook
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%%", imagefs.available: "1%%"}
 syncFrequency: 10s
+maxPods: 1000
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 resolvConf: /etc/resolv.conf
@@ -463,7 +464,15 @@ func (c *cluster) stop() error {
 	host, err := loadHostState(c.path("host.json"))
 	switch {
 	case err == nil:
-		errs = append(errs, host.restore(c.cfg.dir))
+		// Killed processes leave their cgroups and mounts a moment later: try again briefly.
+		var restoreErr error
+		for range 10 {
+			if restoreErr = host.restore(c.cfg.dir); restoreErr == nil {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		errs = append(errs, restoreErr)
 	case !errors.Is(err, os.ErrNotExist):
 		errs = append(errs, err)
 	default:

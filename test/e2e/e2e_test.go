@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -26,6 +27,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 )
@@ -45,6 +47,7 @@ var (
 func TestMain(m *testing.M) {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(greenlightv1alpha1.AddToScheme(scheme))
+	ctrllog.SetLogger(logr.Discard())
 	clusterDir = os.Getenv("E2E_CLUSTER_DIR")
 	if clusterDir == "" {
 		fmt.Fprintln(os.Stderr, "E2E_CLUSTER_DIR is not set: run these tests with make test-e2e")
@@ -321,9 +324,15 @@ func TestAFailedPublisherIsRetriedWithTheSameKey(t *testing.T) {
 // leader returns the pod holding the manager's lease.
 func leader(t *testing.T, ctx context.Context) string {
 	t.Helper()
+	pod, _, _ := strings.Cut(leaderIdentity(t, ctx), "_")
+	return pod
+}
+
+// leaderIdentity returns the lease's holder: the pod's name, "_", and the process's UUID.
+func leaderIdentity(t *testing.T, ctx context.Context) string {
+	t.Helper()
 	lease := &coordinationv1.Lease{}
-	g := NewWithT(t)
-	g.Eventually(func() error {
+	err := retryFor(ctx, 60*time.Second, func() error {
 		if err := admin.Get(ctx, client.ObjectKey{Namespace: managerNamespace, Name: managerLease}, lease); err != nil {
 			return err
 		}
@@ -331,9 +340,28 @@ func leader(t *testing.T, ctx context.Context) string {
 			return fmt.Errorf("nobody holds the lease")
 		}
 		return nil
-	}).WithTimeout(60 * time.Second).Should(Succeed())
-	pod, _, _ := strings.Cut(*lease.Spec.HolderIdentity, "_")
-	return pod
+	})
+	if err != nil {
+		t.Errorf("reading the leader: %v", err)
+		return ""
+	}
+	return *lease.Spec.HolderIdentity
+}
+
+// retryFor calls f every 200 ms until it succeeds, ctx ends or within has passed.
+func retryFor(ctx context.Context, within time.Duration, f func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func TestAnotherReplicaTakesOverWhileAPostPublishes(t *testing.T) {
