@@ -52,7 +52,7 @@ start() {
   local name=$1 logfile=$2
   shift 2
   "$@" >"$logfile" 2>&1 &
-  echo $! >"$DEMO_DIR/pids/$name"
+  echo $! >"$DEMO_DIR/run/$name"
 }
 
 POST=launch-teaser
@@ -103,31 +103,20 @@ attempt() {
 }
 
 down() {
-  if [[ -f "$DEMO_DIR/pids/receiver" || -f "$DEMO_DIR/host.json" ]]; then
-    # A node demo: the receiver, then the cluster (which restores the host settings it changed).
-    stop_pid receiver
+  # The light demo's processes, the manager first, then the control plane it talks to; the node
+  # demo's receiver.
+  for name in receiver manager controlplane; do
+    stop_pid "$name"
+  done
+  if [[ -f "$DEMO_DIR/host.json" ]]; then
+    # The node demo's cluster: local-cluster stops what it started and restores the host.
     "$BIN/local-cluster" down -dir "$DEMO_DIR"
-  fi
-  if [[ -d "$DEMO_DIR/pids" ]]; then
-    # The manager first, then the control plane it talks to.
-    for name in receiver manager controlplane; do
-      local pidfile="$DEMO_DIR/pids/$name"
-      [[ -f "$pidfile" ]] || continue
-      local pid
-      pid=$(cat "$pidfile")
-      if kill -0 "$pid" 2>/dev/null; then
-        echo "Stopping $name (pid $pid)"
-        kill -TERM "$pid"
-        for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-        kill -KILL "$pid" 2>/dev/null || true
-      fi
-    done
   fi
   rm -rf "$DEMO_DIR"
 }
 
 stop_pid() {
-  local pidfile="$DEMO_DIR/pids/$1" pid
+  local pidfile="$DEMO_DIR/run/$1" pid
   [[ -f "$pidfile" ]] || return 0
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
@@ -156,7 +145,7 @@ up_node() {
   "$BIN/local-cluster" up -dir "$DEMO_DIR" -assets "$BIN/controlplane" -pause-image "$BIN/pause-image.tar" \
     "$BIN/greenlight-image.tar"
   k get nodes
-  mkdir -p "$DEMO_DIR/pids"
+  mkdir -p "$DEMO_DIR/run"
 
   log "Deploying Greenlight from its image (config/local: two replicas with leader election)"
   "$KUSTOMIZE" build "$root/config/local" | k apply --server-side -f - >/dev/null
@@ -167,7 +156,7 @@ up_node() {
 }
 
 up_light() {
-  mkdir -p "$DEMO_DIR/pids"
+  mkdir -p "$DEMO_DIR/run"
 
   log "Starting a local control plane (kube-apiserver and etcd built from source)"
   start controlplane "$DEMO_DIR/controlplane.log" "$BIN/localcluster" --dir "$DEMO_DIR" --assets "$BIN/controlplane"
