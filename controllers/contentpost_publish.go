@@ -91,7 +91,15 @@ func (r *ContentPostReconciler) observe(ctx context.Context, post *greenlightv1a
 			continue
 		}
 		job := &batchv1.Job{}
-		err := r.client.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: ch.Job}, job)
+		key := client.ObjectKey{Namespace: post.Namespace, Name: ch.Job}
+		err := r.client.Get(ctx, key, job)
+		if apierrors.IsNotFound(err) && (ch.JobUID != "" || ch.State == greenlightv1alpha1.PublishRunning) {
+			// The status may be newer than the Job cache: another replica that led a moment
+			// ago created the Job and pinned it, and the watches of posts and Jobs are not
+			// ordered. Only the API server may say that the Job is gone.
+			job = &batchv1.Job{}
+			err = r.apiReader.Get(ctx, key, job)
+		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}

@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
@@ -78,4 +80,31 @@ func TestShardWakeUps(t *testing.T) {
 			NewWithT(t).Expect(r.wakes(tt.object, tt.shard)).To(Equal(tt.want))
 		})
 	}
+}
+
+// Chaos on a real node found that a replica taking over read a post whose status pinned a Job
+// that the replica's Job cache had not seen yet (the watches of posts and Jobs are not ordered),
+// and failed the channel as "deleted". Only the API server may say that a pinned Job is gone.
+func TestAPinnedJobTheCacheHasNotSeenIsReadFromTheAPIServer(t *testing.T) {
+	g := NewWithT(t)
+	post := &greenlightv1alpha1.ContentPost{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "launch", UID: "post-uid"}}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "brand", Name: "launch-mastodon-1", UID: "job-uid"},
+		Status: batchv1.JobStatus{Active: 1}}
+	running := func() *greenlightv1alpha1.ContentPostStatus {
+		return &greenlightv1alpha1.ContentPostStatus{Channels: []greenlightv1alpha1.ChannelStatus{{
+			Name: "mastodon", Job: job.Name, JobUID: string(job.UID), State: greenlightv1alpha1.PublishRunning, Attempts: 1,
+		}}}
+	}
+	cache := fake.NewClientBuilder().WithScheme(testScheme).Build()
+
+	r := &ContentPostReconciler{client: cache, apiReader: fake.NewClientBuilder().WithScheme(testScheme).WithObjects(job).Build()}
+	status := running()
+	g.Expect(r.observe(context.Background(), post, status, nil, time.Now())).To(Succeed())
+	g.Expect(status.Channels[0].State).To(Equal(greenlightv1alpha1.PublishRunning), status.Channels[0].Message)
+
+	r.apiReader = fake.NewClientBuilder().WithScheme(testScheme).Build()
+	status = running()
+	g.Expect(r.observe(context.Background(), post, status, nil, time.Now())).To(Succeed())
+	g.Expect(status.Channels[0].State).To(Equal(greenlightv1alpha1.PublishFailed), "gone from the API server too")
+	g.Expect(status.Channels[0].Message).To(ContainSubstring("was deleted before it finished"))
 }
