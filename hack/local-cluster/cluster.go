@@ -74,6 +74,11 @@ func (c *cluster) preflight() error {
 			return fmt.Errorf("image %s is missing: run make image", img)
 		}
 	}
+	for _, dir := range kubepodsCgroups() {
+		if _, err := os.Stat(dir); err == nil {
+			return fmt.Errorf("%s exists: another kubelet runs (or ran) on this host, and its pods would be taken for ours", dir)
+		}
+	}
 	for _, port := range []int{apiserverPort, etcdPort, etcdPeerPort, kubeletPort, 10248, 10257, 10259} {
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
@@ -86,6 +91,12 @@ func (c *cluster) preflight() error {
 
 // start brings the cluster up in order, recording each process as it starts.
 func (c *cluster) start(ctx context.Context) error {
+	if err := os.MkdirAll(c.cfg.dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.path(marker), nil, 0o600); err != nil {
+		return err
+	}
 	for _, d := range []string{"pki", "users", "logs", "etcd", "containerd", "cni", "kubelet", "pod-logs"} {
 		if err := os.MkdirAll(c.path(d), 0o700); err != nil {
 			return err
@@ -454,15 +465,18 @@ func (c *cluster) stop() error {
 	if p, ok := byName[kubelet]; ok {
 		errs = append(errs, terminate(p))
 	}
-	errs = append(errs, killPods())
+	host, hostErr := loadHostState(c.path("host.json"))
+	if hostErr == nil && len(host.MissingCgroups) > 0 {
+		// The kubepods cgroups did not exist before up: every process in them is one of our pods.
+		errs = append(errs, killPods())
+	}
 	errs = append(errs, killShims(c.path("containerd", "containerd.sock")))
 	for i := len(procs) - 1; i >= 0; i-- {
 		if procs[i].Name != kubelet {
 			errs = append(errs, terminate(procs[i]))
 		}
 	}
-	host, err := loadHostState(c.path("host.json"))
-	switch {
+	switch err := hostErr; {
 	case err == nil:
 		// Killed processes leave their cgroups and mounts a moment later: try again briefly.
 		var restoreErr error

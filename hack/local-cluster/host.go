@@ -143,7 +143,8 @@ func (s *hostState) restore(stateDir string) error {
 	}
 	roots := append([]string{stateDir}, s.MissingPaths...)
 	if err := unmountUnder(roots); err != nil {
-		errs = append(errs, err)
+		// Removing a directory with something still mounted in it would remove what is mounted.
+		return errors.Join(append(errs, err)...)
 	}
 	for _, p := range s.MissingPaths {
 		if err := os.RemoveAll(p); err != nil {
@@ -264,7 +265,9 @@ func removeNewChains(bin, table string, before []string) error {
 	}
 	var added []string
 	for _, c := range now {
-		if !had[c] {
+		// Only kubelet's chains (KUBE-FIREWALL, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT...):
+		// a chain another program added meanwhile is not ours to remove.
+		if !had[c] && strings.HasPrefix(c, "KUBE-") {
 			added = append(added, c)
 		}
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -60,5 +62,53 @@ func TestContainsPair(t *testing.T) {
 	}
 	if containsPair(args, "-address", "/run/containerd/containerd.sock") {
 		t.Error("a shim of another containerd was taken for this cluster's")
+	}
+}
+
+func TestStateDirRefusesTheRootAndHome(t *testing.T) {
+	home, _ := os.UserHomeDir()
+	for _, dir := range []string{"/", "/tmp", home, "/.."} {
+		if _, err := stateDir(dir); err == nil {
+			t.Errorf("stateDir(%q) was accepted: down would remove it", dir)
+		}
+	}
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link")
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	got, err := stateDir(link)
+	want, _ := filepath.EvalSymlinks(real)
+	if err != nil || got != want {
+		t.Errorf("stateDir(%q) = %q, %v; want the real path %q (mount points are listed by it)", link, got, err, want)
+	}
+}
+
+func TestDownRemovesOnlyALocalClustersDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if owned, err := checkOwned(dir); owned || err != nil {
+		t.Errorf("an empty directory: owned %v, %v; want false, nil (up may use it)", owned, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkOwned(dir); err == nil {
+		t.Error("a directory with someone's files was taken for a cluster's")
+	}
+	if err := down(config{dir: dir}); err == nil {
+		t.Error("down removed a directory that is not a cluster's")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
+		t.Errorf("the file is gone: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, marker), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if owned, err := checkOwned(dir); !owned || err != nil {
+		t.Errorf("with the marker: owned %v, %v; want true", owned, err)
 	}
 }

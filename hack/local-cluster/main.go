@@ -58,11 +58,11 @@ func main() {
 	}
 	cmd := os.Args[1]
 	_ = fs.Parse(os.Args[2:])
-	abs, err := filepath.Abs(cfg.dir)
+	dir, err := stateDir(cfg.dir)
 	if err != nil {
 		fail(err)
 	}
-	cfg.dir = abs
+	cfg.dir = dir
 	cfg.images = append([]string{*pause}, fs.Args()...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
@@ -82,6 +82,46 @@ func main() {
 	}
 }
 
+// marker is written first into a state directory by up; down removes nothing in a directory
+// without it.
+const marker = ".greenlight-local-cluster"
+
+// stateDir resolves dir (symlinks too: mount points are listed by their real paths) and refuses
+// the root and the home directory.
+func stateDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	} else if parent, perr := filepath.EvalSymlinks(filepath.Dir(abs)); perr == nil {
+		abs = filepath.Join(parent, filepath.Base(abs))
+	}
+	home, _ := os.UserHomeDir()
+	if abs == "/" || abs == filepath.Clean(home) || filepath.Dir(abs) == "/" {
+		return "", fmt.Errorf("-dir %s: the state directory must be a directory of its own, such as ./.cluster", dir)
+	}
+	return abs, nil
+}
+
+// checkOwned says whether dir is a local cluster's state directory (it has the marker), or is
+// missing or empty, so that up may use it.
+func checkOwned(dir string) (owned bool, err error) {
+	if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+		return true, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, fmt.Errorf("%s holds files but is not a local cluster's state directory (no %s): "+
+		"choose another -dir, or empty it yourself", dir, marker)
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "local-cluster:", err)
 	os.Exit(1)
@@ -91,8 +131,14 @@ func fail(err error) {
 // first.
 func up(ctx context.Context, cfg config) error {
 	c := newCluster(cfg)
+	if _, err := checkOwned(cfg.dir); err != nil {
+		return err
+	}
 	if c.running() {
-		if err := c.waitReady(ctx); err == nil {
+		ready, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := c.waitReady(ready)
+		cancel()
+		if err == nil {
 			fmt.Printf("The local cluster is already up (kubeconfig %s)\n", c.path("kubeconfig"))
 			return nil
 		}
@@ -119,11 +165,15 @@ func up(ctx context.Context, cfg config) error {
 // nothing up it does nothing.
 func down(cfg config) error {
 	c := newCluster(cfg)
-	if _, err := os.Stat(cfg.dir); errors.Is(err, os.ErrNotExist) {
-		fmt.Println("No local cluster to take down")
-		return nil
+	owned, err := checkOwned(cfg.dir)
+	if err != nil {
+		return err
 	}
-	err := c.stop()
+	if !owned {
+		fmt.Println("No local cluster to take down")
+		return os.RemoveAll(cfg.dir) // missing or empty
+	}
+	err = c.stop()
 	if errors.Is(err, os.ErrNotExist) {
 		err = nil
 	}

@@ -52,9 +52,22 @@ func TestChaos(t *testing.T) {
 		setUpNamespace(t, ctx, ns, rcv, "mastodon", "linkedin")
 	}
 
+	people := map[string]client.Client{}
+	for _, person := range []string{"dana", "alice", "bob", "carol"} {
+		people[person] = mustClient(t, person)
+	}
 	var done atomic.Bool
 	killed := make(chan map[string]int, 1)
 	go func() { killed <- killLeaders(t, ctx, kills, &done) }()
+	// However the test ends, the killer stops before it does (it reports through t).
+	drained := false
+	defer func() {
+		if !drained {
+			done.Store(true)
+			cancel()
+			<-killed
+		}
+	}()
 
 	// Authors and reviewers work in parallel; a request that fails while a manager dies is
 	// retried, as a person would.
@@ -66,7 +79,7 @@ func TestChaos(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				if err := createAndApprove(ctx, t, namespaces[i%len(namespaces)], fmt.Sprintf("post-%04d", i)); err != nil {
+				if err := createAndApprove(ctx, people, namespaces[i%len(namespaces)], fmt.Sprintf("post-%04d", i)); err != nil {
 					failures.Store(i, err)
 				}
 			}
@@ -103,6 +116,7 @@ func TestChaos(t *testing.T) {
 	elapsed := time.Since(start)
 	done.Store(true)
 	byKind := <-killed
+	drained = true
 
 	attempts, delivered, _, badSigs := rcv.snapshot()
 	duplicates := 0
@@ -139,15 +153,15 @@ func TestChaos(t *testing.T) {
 	fmt.Printf("chaos: posts=%d channels=%d kills=%d (pod deletions %d, process kills %d; %d after the last post was published) "+
 		"deliveries=%d requests=%d duplicates=%d signoffs=%d time=%s\n", posts, posts*2, byKind["pod"]+byKind["process"],
 		byKind["pod"], byKind["process"], byKind["late"], len(delivered), requests, duplicates, signOffs, elapsed.Round(time.Second))
-	g.Expect(byKind["pod"] + byKind["process"]).To(Equal(kills), "the leader was killed as often as asked")
+	g.Expect(byKind["pod"]+byKind["process"]).To(Equal(kills), "the leader was killed as often as asked")
 	waitForReplicas(t, context.Background())
 }
 
 // createAndApprove creates a post as dana and signs it off for every department, retrying what
 // fails while a manager is down (AlreadyExists means an earlier try got through).
-func createAndApprove(ctx context.Context, t *testing.T, namespace, name string) error {
+func createAndApprove(ctx context.Context, people map[string]client.Client, namespace, name string) error {
 	post := newPost(namespace, name, "mastodon", "linkedin")
-	if err := retry(ctx, func() error { return ignoreExists(mustClient(t, "dana").Create(ctx, post.DeepCopy())) }); err != nil {
+	if err := retry(ctx, func() error { return ignoreExists(people["dana"].Create(ctx, post.DeepCopy())) }); err != nil {
 		return fmt.Errorf("creating: %w", err)
 	}
 	// Sign off once the post is in review (a SignOff for a post still in Draft is denied).
@@ -164,7 +178,7 @@ func createAndApprove(ctx context.Context, t *testing.T, namespace, name string)
 		return fmt.Errorf("waiting for InReview: %w", err)
 	}
 	for _, d := range departments {
-		reviewer := mustClient(t, d.approver)
+		reviewer := people[d.approver]
 		if err := retry(ctx, func() error { return ignoreExists(reviewer.Create(ctx, signOff(namespace, name, d.name))) }); err != nil {
 			return fmt.Errorf("%s signing off: %w", d.approver, err)
 		}
@@ -226,7 +240,7 @@ func killLeaders(t *testing.T, ctx context.Context, n int, done *atomic.Bool) ma
 		select {
 		case <-ctx.Done():
 			return byKind
-		case <-time.After(time.Duration(1000+rand.IntN(3000)) * time.Millisecond): //nolint:gosec // a random moment, not a secret
+		case <-time.After(time.Duration(1000+rand.IntN(3000)) * time.Millisecond):
 		}
 		holder := leaderIdentity(t, ctx)
 		pod, _, _ := strings.Cut(holder, "_")
