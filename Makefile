@@ -156,17 +156,7 @@ cluster-up: node-packages image ## Start a real single-node cluster from source 
 
 .PHONY: deploy-local
 deploy-local: cluster-up kustomize ## Deploy Greenlight from its image on the local cluster (config/local: two replicas with leader election).
-	ctr --address $(CLUSTER_DIR)/containerd/containerd.sock -n k8s.io images import $(LOCALBIN)/greenlight-image.tar >/dev/null
-	$(KUSTOMIZE) build config/local | KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) apply --server-side --force-conflicts -f - >/dev/null
-	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) -n greenlight-system patch deployment greenlight-controller-manager --type=merge \
-		-p "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"greenlight.dev/image-sha256\":\"$$(sha256sum $(LOCALBIN)/greenlight-image.tar | cut -c1-63)\"}}}}}" >/dev/null
-	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) -n greenlight-system rollout status deployment/greenlight-controller-manager --timeout=180s
-	@echo "Waiting for the webhooks to answer (a server-side dry run of the sample policy)"
-	@for i in $$(seq 1 120); do \
-		KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) create --dry-run=server -n default \
-			-f config/samples/greenlight_v1alpha1_approvalpolicy.yaml >/dev/null 2>&1 && exit 0; sleep 1; done; \
-		KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) create --dry-run=server -n default \
-			-f config/samples/greenlight_v1alpha1_approvalpolicy.yaml
+	KUSTOMIZE=$(KUSTOMIZE) KUBECTL=$(KUBECTL) IMAGE=$(LOCALBIN)/greenlight-image.tar hack/deploy-local.sh $(CLUSTER_DIR)
 
 .PHONY: test-e2e
 test-e2e: gotestsum ## End-to-end tests on the local cluster with Greenlight deployed from its image (E2E=required: never skip).

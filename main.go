@@ -123,7 +123,8 @@ func main() {
 	flag.StringVar(&opts.webhookService, "webhook-service", "greenlight-webhook-service",
 		"With --self-managed-certs: the Service in front of the webhook server; the certificate is issued for it.")
 	flag.BoolVar(&opts.webhookReusePort, "webhook-reuse-port", false,
-		"Bind the webhook port with SO_REUSEPORT, so that replicas on one host network (a local node) all serve it.")
+		"Bind the webhook port with SO_REUSEPORT, so that replicas on one host network (a local node) all serve it "+
+			"(HTTP/1.1 only; for local nodes: any process of the same user on the host network could join the port).")
 	flag.Var(&opts.webhookDNSNames, "webhook-dns-name",
 		"With --self-managed-certs: another DNS name for the certificate besides the Service's (repeatable), "+
 			"for webhook configurations that call the server by URL, such as https://localhost:9443 on a local node.")
@@ -182,7 +183,8 @@ func run(opts options) error {
 	var webhookCertWatcher, metricsCertWatcher *certwatcher.CertWatcher
 	switch {
 	case opts.selfManagedCerts:
-		// The rotator writes the certificate before the webhook server starts and reads it.
+		// The rotator keeps the certificate in a Secret that the pod mounts here; the webhook
+		// server starts once the files are there, and reloads them when they change.
 		webhookServerOptions.CertDir = cmp.Or(opts.webhookCertPath, selfManagedCertDir)
 		webhookServerOptions.CertName, webhookServerOptions.KeyName = opts.webhookCertName, opts.webhookCertKey
 	case opts.webhookCertPath != "":
@@ -350,13 +352,14 @@ func newWebhookServer(options ctrlwebhook.Options, reusePort bool) ctrlwebhook.S
 	return ctrlwebhook.NewServer(options)
 }
 
-// selfManagedCertDir is where --self-managed-certs writes the certificate by default.
+// selfManagedCertDir is where --self-managed-certs expects the certificate Secret mounted by default.
 const selfManagedCertDir = "/tmp/k8s-webhook-server/serving-certs"
 
 // setupWebhooksWhenCertified starts cert-controller's rotator, which creates and rotates the
-// serving certificate in a Secret, writes it to the webhook server's directory and injects its CA
-// into the webhook configurations. The webhooks are registered (which starts the webhook server)
-// once the certificate exists. The returned checker fails until they serve.
+// serving certificate in a Secret (which the pod mounts into the webhook server's directory) and
+// injects its CA into the webhook configurations. The webhooks are registered (which starts the
+// webhook server) once the mounted certificate files exist. The returned checker fails until they
+// serve.
 func setupWebhooksWhenCertified(mgr ctrl.Manager, webhookOptions webhook.Options, opts options) (healthz.Checker, error) {
 	namespace := cmp.Or(os.Getenv("POD_NAMESPACE"), "greenlight-system")
 	certified := make(chan struct{})

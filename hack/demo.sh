@@ -148,10 +148,7 @@ up_node() {
   mkdir -p "$DEMO_DIR/run"
 
   log "Deploying Greenlight from its image (config/local: two replicas with leader election)"
-  "$KUSTOMIZE" build "$root/config/local" | k apply --server-side -f - >/dev/null
-  k -n greenlight-system rollout status deployment/greenlight-controller-manager --timeout=180s
-  echo "Waiting for the webhooks to answer"
-  wait_for_long k create --dry-run=server -n default -f "$root/config/samples/greenlight_v1alpha1_approvalpolicy.yaml"
+  KUSTOMIZE="$KUSTOMIZE" KUBECTL="$KUBECTL" IMAGE="$BIN/greenlight-image.tar" "$root/hack/deploy-local.sh" "$DEMO_DIR"
   k -n greenlight-system get pods,lease
 }
 

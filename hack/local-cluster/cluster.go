@@ -25,6 +25,10 @@ import (
 // kubelet is the node agent's binary and process name.
 const kubelet = "kubelet"
 
+// processes is how many processes up starts: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, containerd and kubelet.
+const processes = 6
+
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // cluster is one local cluster, known by its state directory.
@@ -446,7 +450,7 @@ func (c *cluster) running() bool {
 			return false
 		}
 	}
-	return len(procs) == 6
+	return len(procs) == processes
 }
 
 // stop ends the cluster: kubelet first, then the pods' processes (everything in the kubepods

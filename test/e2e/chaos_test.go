@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -191,21 +190,6 @@ func ignoreExists(err error) error {
 		return nil
 	}
 	return err
-}
-
-// retry calls f every 200 ms until it succeeds or ctx ends.
-func retry(ctx context.Context, f func() error) error {
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 func phaseCounts(posts map[string]*greenlightv1alpha1.ContentPost) map[greenlightv1alpha1.PostPhase]int {

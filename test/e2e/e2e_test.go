@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -167,6 +168,15 @@ func publisherJob() batchv1.JobTemplateSpec {
 	}}
 }
 
+// scenario gives one test its namespace (see setUpNamespace) and receiver, and the post it
+// works with, not created yet.
+func scenario(t *testing.T, namespace string, channels ...string) (*receiver, *greenlightv1alpha1.ContentPost) {
+	t.Helper()
+	rcv := startReceiver(t, publishSecret)
+	setUpNamespace(t, context.Background(), namespace, rcv, channels...)
+	return rcv, newPost(namespace, "launch", channels...)
+}
+
 func newPost(namespace, name string, channels ...string) *greenlightv1alpha1.ContentPost {
 	post := &greenlightv1alpha1.ContentPost{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"brand": "e2e"}},
@@ -214,10 +224,8 @@ func waitPhase(t *testing.T, ctx context.Context, post *greenlightv1alpha1.Conte
 func TestPublishesThroughARealJob(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	rcv := startReceiver(t, publishSecret)
-	ns := "e2e-publish"
-	setUpNamespace(t, ctx, ns, rcv, "mastodon")
-	post := newPost(ns, "launch", "mastodon")
+	rcv, post := scenario(t, "e2e-publish", "mastodon")
+	ns := post.Namespace
 	approve(t, ctx, post)
 	published := waitPhase(t, ctx, post, greenlightv1alpha1.PostPublished, 2*time.Minute)
 
@@ -256,10 +264,8 @@ func podSummary(pods corev1.PodList) []string {
 func TestTheDeployedWebhookDeniesForgeries(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	rcv := startReceiver(t, publishSecret)
-	ns := "e2e-forgeries"
-	setUpNamespace(t, ctx, ns, rcv, "mastodon")
-	post := newPost(ns, "launch", "mastodon")
+	_, post := scenario(t, "e2e-forgeries", "mastodon")
+	ns := post.Namespace
 	g.Expect(mustClient(t, "dana").Create(ctx, post)).To(Succeed())
 	waitPhase(t, ctx, post, greenlightv1alpha1.PostInReview, 60*time.Second)
 
@@ -286,11 +292,8 @@ func TestTheDeployedWebhookDeniesForgeries(t *testing.T) {
 func TestAFailedPublisherIsRetriedWithTheSameKey(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	rcv := startReceiver(t, publishSecret)
+	rcv, post := scenario(t, "e2e-retry", "mastodon")
 	rcv.set("the access token was revoked", 0)
-	ns := "e2e-retry"
-	setUpNamespace(t, ctx, ns, rcv, "mastodon")
-	post := newPost(ns, "launch", "mastodon")
 	approve(t, ctx, post)
 	failed := waitPhase(t, ctx, post, greenlightv1alpha1.PostFailed, 2*time.Minute)
 	g.Expect(failed.Status.Channels).To(HaveLen(1))
@@ -350,30 +353,33 @@ func leaderIdentity(t *testing.T, ctx context.Context) string {
 	return *lease.Spec.HolderIdentity
 }
 
-// retryFor calls f every 200 ms until it succeeds, ctx ends or within has passed.
-func retryFor(ctx context.Context, within time.Duration, f func() error) error {
-	deadline := time.Now().Add(within)
+// retry calls f every 200 ms until it succeeds or ctx ends, and then returns f's last error.
+func retry(ctx context.Context, f func() error) error {
 	for {
 		err := f()
-		if err == nil || time.Now().After(deadline) {
-			return err
+		if err == nil {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return errors.Join(err, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
+// retryFor is retry for at most within.
+func retryFor(ctx context.Context, within time.Duration, f func() error) error {
+	bounded, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	return retry(bounded, f)
+}
+
 func TestAnotherReplicaTakesOverWhileAPostPublishes(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	rcv := startReceiver(t, publishSecret)
+	rcv, post := scenario(t, "e2e-failover", "mastodon", "linkedin")
 	rcv.set("", 5*time.Second) // keep the Job's delivery in flight while the leader goes
-	ns := "e2e-failover"
-	setUpNamespace(t, ctx, ns, rcv, "mastodon", "linkedin")
-	post := newPost(ns, "launch", "mastodon", "linkedin")
 	approve(t, ctx, post)
 	waitPhase(t, ctx, post, greenlightv1alpha1.PostPublishing, 2*time.Minute)
 
