@@ -243,6 +243,14 @@ type ContentPostStatus struct {
 	// +optional
 	NextWindow *metav1.Time `json:"nextWindow,omitempty"`
 
+	// missedDeadlines records each department deadline that passed without the department's
+	// decision, once, oldest first; only the latest 100 are kept. The report and the
+	// greenlight_deadline_missed_total metric read it.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	MissedDeadlines []MissedDeadline `json:"missedDeadlines,omitempty"`
+
 	// conditions are Ready, Reconciling, Stalled, Approved and Published.
 	// +optional
 	// +listType=map
@@ -314,6 +322,21 @@ type DepartmentStatus struct {
 	// why a when expression could not be evaluated.
 	// +optional
 	Message string `json:"message,omitempty"`
+}
+
+// MissedDeadline is one department deadline that passed without the department's decision.
+type MissedDeadline struct {
+	// department is the department that did not decide in time.
+	// +required
+	Department string `json:"department"`
+
+	// deadline is the deadline that passed.
+	// +required
+	Deadline metav1.Time `json:"deadline"`
+
+	// onMissed is what the policy did about it: Expire or Notify.
+	// +optional
+	OnMissed MissedDeadlineAction `json:"onMissed,omitempty"`
 }
 
 // AppliedPolicy is a policy that applies to a submitted post, as evaluated at one generation.

@@ -88,6 +88,13 @@ type SignOffStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// respondedAfter is how long the reviewer took: from the department's review start
+	// (status.departments[].requestedAt of the post) to this SignOff's creation. Admission
+	// writes it once, whatever the request said; it never changes afterwards. Empty when the
+	// department's review had not started.
+	// +optional
+	RespondedAfter *metav1.Duration `json:"respondedAfter,omitempty"`
 }
 
 // SignOff has no status subresource: the admission webhook writes the status a SignOff is
