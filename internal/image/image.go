@@ -22,8 +22,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// NonRoot is the user and group every file belongs to and the image runs as (distroless's
-// "nonroot").
+// NonRoot is the user and group the image runs as (distroless's "nonroot"). Every file belongs
+// to root and is read-only for others, so the running process cannot change its own binaries or
+// CA roots.
 const NonRoot = 65532
 
 // CARootsPath is where the image holds the CA roots, where Go's crypto/x509 looks first on Linux.
@@ -89,7 +90,7 @@ func Build(spec Spec) (v1.Image, error) {
 	return mutate.CreatedAt(img, v1.Time{Time: epoch})
 }
 
-// Layer returns an uncompressed tar of files with their parent directories, owned by NonRoot,
+// Layer returns an uncompressed tar of files with their parent directories, owned by root,
 // sorted by path and stamped with the epoch.
 func Layer(files []File) ([]byte, error) {
 	byPath := map[string]File{}
@@ -125,7 +126,7 @@ func Layer(files []File) ([]byte, error) {
 	tw := tar.NewWriter(&buf)
 	for _, n := range names {
 		hdr := &tar.Header{
-			Name: strings.TrimPrefix(n, "/"), Uid: NonRoot, Gid: NonRoot, ModTime: epoch, Format: tar.FormatPAX,
+			Name: strings.TrimPrefix(n, "/"), Uid: 0, Gid: 0, ModTime: epoch, Format: tar.FormatPAX,
 		}
 		f, isFile := byPath[n]
 		if isFile {

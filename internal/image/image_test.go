@@ -50,17 +50,17 @@ func TestLayer(t *testing.T) {
 		want    map[string]entry
 		wantErr string
 	}{{
-		name: "binaries and data with their directories, owned by nonroot",
+		name: "binaries and data with their directories, owned by root",
 		files: []File{
 			{Path: "/manager", Mode: 0o555, Data: []byte("m")},
 			{Path: "/etc/ssl/certs/ca-certificates.crt", Mode: 0o444, Data: []byte("ca")},
 		},
 		want: map[string]entry{
-			"manager":                           {mode: 0o555, uid: NonRoot, gid: NonRoot, data: "m"},
-			"etc/":                              {mode: 0o755, uid: NonRoot, gid: NonRoot, dir: true},
-			"etc/ssl/":                          {mode: 0o755, uid: NonRoot, gid: NonRoot, dir: true},
-			"etc/ssl/certs/":                    {mode: 0o755, uid: NonRoot, gid: NonRoot, dir: true},
-			"etc/ssl/certs/ca-certificates.crt": {mode: 0o444, uid: NonRoot, gid: NonRoot, data: "ca"},
+			"manager":                           {mode: 0o555, uid: 0, gid: 0, data: "m"},
+			"etc/":                              {mode: 0o755, uid: 0, gid: 0, dir: true},
+			"etc/ssl/":                          {mode: 0o755, uid: 0, gid: 0, dir: true},
+			"etc/ssl/certs/":                    {mode: 0o755, uid: 0, gid: 0, dir: true},
+			"etc/ssl/certs/ca-certificates.crt": {mode: 0o444, uid: 0, gid: 0, data: "ca"},
 		},
 	}, {
 		name:    "a relative path",
@@ -151,8 +151,8 @@ func TestBuildWritesARunnableNonRootImage(t *testing.T) {
 	defer func() { _ = rc.Close() }()
 	files := readTar(t, rc)
 	for n, want := range map[string]string{"manager": "manager binary", "publisher": "publisher binary"} {
-		if files[n].data != want || files[n].mode != 0o555 || files[n].uid != NonRoot {
-			t.Errorf("%s: %+v, want %q, mode 0555, uid %d", n, files[n], want, NonRoot)
+		if files[n].data != want || files[n].mode != 0o555 || files[n].uid != 0 || files[n].gid != 0 {
+			t.Errorf("%s: %+v, want %q, mode 0555, owned by root", n, files[n], want)
 		}
 	}
 	if !strings.Contains(files["etc/passwd"].data, "nonroot:x:65532:65532:") {
