@@ -159,6 +159,10 @@ func main() {
 	zapOpts := zap.Options{Development: true}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if err := checkFlags(opts, setFlags()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	if len(opts.adminGroups) == 0 {
 		opts.adminGroups = stringList{webhook.DefaultAdminGroup}
 	}
@@ -169,6 +173,31 @@ func main() {
 		setupLog.Error(err, "Manager exited with an error")
 		os.Exit(1)
 	}
+}
+
+// selfManagedCertFlags only mean something with --self-managed-certs.
+var selfManagedCertFlags = []string{"cert-secret", "webhook-service", "webhook-dns-name", "webhook-config-prefix"}
+
+// checkFlags refuses flag combinations that would be silently ignored: set names the flags given
+// on the command line.
+func checkFlags(opts options, set map[string]bool) error {
+	if opts.selfManagedCerts {
+		return nil
+	}
+	for _, name := range selfManagedCertFlags {
+		if set[name] {
+			return fmt.Errorf("--%s only applies with --self-managed-certs: add --self-managed-certs, or drop --%s "+
+				"(with cert-manager the certificate's names are set in its Certificate)", name, name)
+		}
+	}
+	return nil
+}
+
+// setFlags names the flags given on the command line.
+func setFlags() map[string]bool {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }
 
 func run(opts options) error {
