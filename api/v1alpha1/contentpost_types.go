@@ -251,6 +251,21 @@ type ContentPostStatus struct {
 	// +kubebuilder:validation:MaxItems=100
 	MissedDeadlines []MissedDeadline `json:"missedDeadlines,omitempty"`
 
+	// reviewStartedAt is when the post's first review began: the earliest requestedAt any of its
+	// departments had, kept across edits. greenlight_time_to_approval_seconds measures from it.
+	// +optional
+	ReviewStartedAt *metav1.Time `json:"reviewStartedAt,omitempty"`
+
+	// observedSignOffs lists the UIDs of the post's SignOffs whose response time the
+	// greenlight_signoff_response_seconds histogram already counted, so that each is counted
+	// once, across restarts and leader changes. It keeps only SignOffs that still exist.
+	// Greenlight alone writes it.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=5000
+	// +kubebuilder:validation:items:MaxLength=64
+	ObservedSignOffs []string `json:"observedSignOffs,omitempty"`
+
 	// conditions are Ready, Reconciling, Stalled, Approved and Published.
 	// +optional
 	// +listType=map

@@ -387,6 +387,15 @@ func (in *ContentPostStatus) DeepCopyInto(out *ContentPostStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.ReviewStartedAt != nil {
+		in, out := &in.ReviewStartedAt, &out.ReviewStartedAt
+		*out = (*in).DeepCopy()
+	}
+	if in.ObservedSignOffs != nil {
+		in, out := &in.ObservedSignOffs, &out.ObservedSignOffs
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))
