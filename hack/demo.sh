@@ -47,12 +47,25 @@ wait_for_long() {
   return 1
 }
 
-# start NAME LOGFILE CMD... runs CMD in the background and records its PID for `down`.
+# start NAME LOGFILE CMD... runs CMD in the background and records its PID and start time for
+# `down`, written to a temporary file and renamed so that `down` never reads half a record.
 start() {
-  local name=$1 logfile=$2
+  local name=$1 logfile=$2 pid
   shift 2
   "$@" >"$logfile" 2>&1 &
-  echo $! >"$DEMO_DIR/run/$name"
+  pid=$!
+  echo "$pid $(start_time "$pid")" >"$DEMO_DIR/run/$name.tmp"
+  mv "$DEMO_DIR/run/$name.tmp" "$DEMO_DIR/run/$name"
+}
+
+# start_time PID prints when the process started (in clock ticks since boot, field 22 of
+# /proc/PID/stat), so that a PID the kernel reused for another process is told apart.
+start_time() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  # The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  stat=${stat##*) }
+  echo "$stat" | awk '{print $20}'
 }
 
 POST=launch-teaser
@@ -116,9 +129,14 @@ down() {
 }
 
 stop_pid() {
-  local pidfile="$DEMO_DIR/run/$1" pid
+  local pidfile="$DEMO_DIR/run/$1" pid started
   [[ -f "$pidfile" ]] || return 0
-  pid=$(cat "$pidfile")
+  read -r pid started <"$pidfile"
+  if [[ -z "$started" || "$(start_time "$pid")" != "$started" ]]; then
+    # Gone, or the PID now belongs to another process: nothing of ours to stop.
+    rm -f "$pidfile"
+    return 0
+  fi
   if kill -0 "$pid" 2>/dev/null; then
     echo "Stopping $1 (pid $pid)"
     kill -TERM "$pid"
