@@ -607,7 +607,8 @@ func TestFreezeAndUnfreeze(t *testing.T) {
 		g.Expect(frozen).NotTo(BeNil())
 		g.Expect(frozen.Message).To(Equal("Publishing is frozen by acme: crisis: all publishing halted."))
 		g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
-		g.Expect(condition(post, greenlightv1alpha1.ConditionReconciling).Message).To(ContainSubstring("publishing is frozen"))
+		g.Expect(condition(post, greenlightv1alpha1.ConditionReady).Message).To(Equal(
+			`Approved; publishes at 2099-01-01T09:00:00Z if the freeze by acme ("crisis: all publishing halted") is lifted by then.`))
 
 		policy := &greenlightv1alpha1.ApprovalPolicy{}
 		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(p), policy)).To(Succeed())

@@ -21,6 +21,10 @@ type publishingGate struct {
 	nextWindow *metav1.Time
 	// blockedBy says what holds publishing back now; empty when nothing does.
 	blockedBy string
+	// publishes says when the post publishes as things stand ("publishes at ...", "publishes when
+	// the next publishing window opens at ...", "publishes once the freeze by ... is lifted"), for
+	// Ready's message; empty when it is due now.
+	publishes string
 	// next is when the gate may change (a window edge, the end of the publishing slot).
 	next time.Time
 }
@@ -63,5 +67,57 @@ func gatePublishing(post *greenlightv1alpha1.ContentPost, req *policy.Requiremen
 		}
 	}
 	gate.blockedBy = strings.Join(blocks, "; ")
+	gate.publishes = publishesWhen(post, req, now)
 	return gate
 }
+
+// publishesWhen says when an approved post in its slot publishes as things stand: at its
+// publishAt, when a window next allows it, or once its policies' freezes are lifted (a freeze has
+// no end that Greenlight could know). It is empty when the post is due now.
+func publishesWhen(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time) string {
+	at := now
+	if post.Spec.PublishAt != nil && post.Spec.PublishAt.After(now) {
+		at = post.Spec.PublishAt.Time
+	}
+	if len(req.Freezes) > 0 {
+		if at.After(now) {
+			return fmt.Sprintf("publishes at %s if %s lifted by then", rfc3339(at), describeFreezes(req.Freezes))
+		}
+		return fmt.Sprintf("publishes once %s lifted", describeFreezes(req.Freezes))
+	}
+	if req.Windows != nil && !req.Windows.Allowed(at) {
+		next, ok := req.Windows.NextAllowed(at)
+		if !ok {
+			// No date: "within a year of now" would change the message, and so the status, on
+			// every reconcile.
+			return "will not publish: no publishing window opens within a year; change the policy's windows or the post's publishAt"
+		}
+		if req.MaxLateness != nil && post.Spec.PublishAt != nil {
+			if slotEnd := post.Spec.PublishAt.Add(*req.MaxLateness); !next.Before(slotEnd) {
+				return fmt.Sprintf("the next publishing window opens at %s, after its slot ends at %s (publishAt plus maxLateness), "+
+					"so it will expire unless publishAt or the policy's windows change", rfc3339(next), rfc3339(slotEnd))
+			}
+		}
+		return "publishes when the next publishing window opens at " + rfc3339(next)
+	}
+	if at.After(now) {
+		return "publishes at " + rfc3339(at)
+	}
+	return ""
+}
+
+// describeFreezes names the policies of freezes ("policy: reason" each) with their reasons, as
+// the subject of "is lifted".
+func describeFreezes(freezes []string) string {
+	parts := make([]string, 0, len(freezes))
+	for _, f := range freezes {
+		name, reason, _ := strings.Cut(f, ": ")
+		parts = append(parts, fmt.Sprintf("%s (%q)", name, reason))
+	}
+	if len(parts) == 1 {
+		return "the freeze by " + parts[0] + " is"
+	}
+	return "the freezes by " + strings.Join(parts, " and ") + " are"
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -36,8 +36,9 @@ func TestADenyWindowHoldsAnApprovedPost(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	post, decisions := approvedPost(g, req, statusNow)
 	g.Expect(post.Status.NextWindow.Time).To(BeTemporally("==", statusNow.Add(3*time.Hour)))
-	reconciling := condition(post, greenlightv1alpha1.ConditionReconciling)
-	g.Expect(reconciling.Message).To(Equal("Approved; waiting to be published: a publishing window opens at 2026-11-23T12:00:00Z."))
+	// The window holds it now, but it is due only at its publishAt, when no window holds it.
+	g.Expect(condition(post, greenlightv1alpha1.ConditionReady).Message).To(Equal("Approved; publishes at 2099-01-01T09:00:00Z."))
+	g.Expect(condition(post, greenlightv1alpha1.ConditionReconciling)).To(BeNil())
 
 	result := reviewAt(post, req, statusNow, decisions...)
 	g.Expect(result.requeueAt).To(BeTemporally("==", statusNow.Add(3*time.Hour)), "wake up when the window closes")
@@ -151,4 +152,97 @@ func TestPublishedAndFailedAreAnnouncedAndNotified(t *testing.T) {
 	notifier = &recordingNotifier{}
 	notifyPolicies(notifier, post, notifications, events, statusNow)
 	g.Expect(notifier.sent).To(ConsistOf(HaveField("Type", greenlightv1alpha1.EventFailed)))
+}
+
+// An approved post waiting for its publishAt, a window or the end of a freeze is Ready (kstatus
+// Current: the controller has done all it can until then), never Reconciling, and Ready's
+// message says when it publishes.
+func TestAScheduledPostIsReadyAndSaysWhenItPublishes(t *testing.T) {
+	at := func(hour int) *metav1.Time {
+		return &metav1.Time{Time: statusNow.Add(time.Duration(hour-9) * time.Hour)}
+	}
+	deny := func(schedule string, d time.Duration) []greenlightv1alpha1.Window {
+		return []greenlightv1alpha1.Window{{Kind: greenlightv1alpha1.WindowDeny, Schedule: schedule, Duration: metav1.Duration{Duration: d}}}
+	}
+	hour := time.Hour
+	// statusNow is Monday 23 November 2026, 09:00 UTC.
+	cases := []struct {
+		name        string
+		publishAt   *metav1.Time
+		windows     []greenlightv1alpha1.Window
+		freezes     []string
+		maxLateness *time.Duration
+		want        string
+	}{
+		{name: "publishAt ahead", publishAt: at(11), want: "Approved; publishes at 2026-11-23T11:00:00Z."},
+		{name: "a deny window holds it now", windows: deny("0 8 * * 1", 4*time.Hour),
+			want: "Approved; publishes when the next publishing window opens at 2026-11-23T12:00:00Z."},
+		{name: "publishAt falls in a deny window", publishAt: at(11), windows: deny("0 10 * * 1", 4*time.Hour),
+			want: "Approved; publishes when the next publishing window opens at 2026-11-23T14:00:00Z."},
+		{name: "the next window opens after the slot ends", publishAt: at(11), windows: deny("0 10 * * 1", 4*time.Hour), maxLateness: &hour,
+			want: "Approved; the next publishing window opens at 2026-11-23T14:00:00Z, after its slot ends at 2026-11-23T12:00:00Z " +
+				"(publishAt plus maxLateness), so it will expire unless publishAt or the policy's windows change."},
+		{name: "a deny window that never closes", windows: deny("* * * * *", 24*time.Hour),
+			want: "Approved; will not publish: no publishing window opens within a year; change the policy's windows or the post's publishAt."},
+		{name: "frozen", freezes: []string{"acme: crisis: all publishing halted"},
+			want: `Approved; publishes once the freeze by acme ("crisis: all publishing halted") is lifted.`},
+		{name: "frozen, publishAt ahead", publishAt: at(11), freezes: []string{"acme: crisis"},
+			want: `Approved; publishes at 2026-11-23T11:00:00Z if the freeze by acme ("crisis") is lifted by then.`},
+		{name: "frozen twice", freezes: []string{"acme: crisis", "legal-hold: audit"},
+			want: `Approved; publishes once the freezes by acme ("crisis") and legal-hold ("audit") are lifted.`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			req := twoStagePolicy()
+			if tc.windows != nil {
+				var err error
+				req.Windows, err = windows.Parse(tc.windows)
+				g.Expect(err).NotTo(HaveOccurred())
+			}
+			req.Freezes, req.MaxLateness = tc.freezes, tc.maxLateness
+			post := newPost("launch").obj()
+			post.Spec.PublishAt = tc.publishAt
+			var decisions []decision
+			for _, d := range req.Departments {
+				decisions = append(decisions, decision{d.Name, "rev-" + d.Name, greenlightv1alpha1.DecisionApprove, false, 1})
+			}
+			reviewAt(post, req, statusNow, decisions...)
+			g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
+			ready := condition(post, greenlightv1alpha1.ConditionReady)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(ready.Reason).To(Equal(ReasonScheduled))
+			g.Expect(ready.Message).To(Equal(tc.want))
+			g.Expect(condition(post, greenlightv1alpha1.ConditionReconciling)).To(BeNil())
+			g.Expect(condition(post, greenlightv1alpha1.ConditionStalled)).To(BeNil())
+
+			settled := *post.Status.DeepCopy()
+			reviewAt(post, req, statusNow.Add(time.Minute), decisions...)
+			g.Expect(post.Status).To(Equal(settled), "the message is stable: a later reconcile writes nothing")
+		})
+	}
+}
+
+// A post approved when it is due goes straight from review to Publishing: Ready stays False (its
+// lastTransitionTime is kept), never True for a moment within the computation.
+func TestAPostDueNowGoesFromReviewToPublishingWithoutReady(t *testing.T) {
+	g := NewWithT(t)
+	req := twoStagePolicy()
+	post := newPost("launch").now().obj()
+	reviewAt(post, req, statusNow)
+	inReview := *condition(post, greenlightv1alpha1.ConditionReady)
+	g.Expect(inReview.Status).To(Equal(metav1.ConditionFalse))
+
+	var decisions []decision
+	for _, d := range req.Departments {
+		decisions = append(decisions, decision{d.Name, "rev-" + d.Name, greenlightv1alpha1.DecisionApprove, false, 1})
+	}
+	reviewAt(post, req, statusNow.Add(time.Hour), decisions...)
+	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostPublishing))
+	ready := condition(post, greenlightv1alpha1.ConditionReady)
+	g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+	g.Expect(ready.Reason).To(Equal(ReasonPublishing))
+	g.Expect(ready.LastTransitionTime).To(Equal(inReview.LastTransitionTime))
+	g.Expect(condition(post, greenlightv1alpha1.ConditionReconciling).Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(condition(post, greenlightv1alpha1.ConditionApproved).Status).To(Equal(metav1.ConditionTrue))
 }

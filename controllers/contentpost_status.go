@@ -85,14 +85,13 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	outcome := postOutcome{exceeded: evaluated.Deadlines.Exceeded}
 	if reviewPhase(post, status.Departments) == greenlightv1alpha1.PostScheduled {
 		outcome.gate = gatePublishing(post, in.requirements, in.now)
+		outcome.publishNow = dueNow(post, outcome.gate, in.now)
 		status.NextWindow = outcome.gate.nextWindow
 	}
 	status.Deadline = earliestDeadline(status.Departments)
 	setPostConditions(&status, post, outcome, in.now)
-	if status.Phase == greenlightv1alpha1.PostScheduled && dueNow(post, outcome.gate, in.now) {
-		// Approved, due and unblocked: the review is over and publishing begins.
-		startPublishing(&status, post)
-		setPublishedConditions(&status, post, in.now)
+	if status.Phase == greenlightv1alpha1.PostPublishing {
+		// The review is over: from now on only the Jobs move the post.
 		result.status = status
 		return result
 	}
@@ -157,12 +156,17 @@ type postOutcome struct {
 	gate publishingGate
 	// exceeded names the departments past their deadline under onMissed: Notify.
 	exceeded []string
+	// publishNow is set when the post is approved, due and unblocked: publishing begins.
+	publishNow bool
 }
 
-// setPostConditions decides the phase and sets every condition from it, each exactly once:
-// removing and re-adding a condition (or setting it False, then True) in one computation would
-// give it a new lastTransitionTime, and so a status write, on every reconcile. Reconciling and
-// Stalled are present only while True (kstatus).
+// setPostConditions decides the phase (Publishing, when an approved post is due now) and sets
+// every condition from it, each exactly once: removing and re-adding a condition (or setting it
+// False, then True) in one computation would give it a new lastTransitionTime, and so a status
+// write, on every reconcile. Reconciling and Stalled are present only while True (kstatus), so
+// that kstatus reads the phases as: InReview and Publishing InProgress (Reconciling); Draft,
+// Scheduled and Published Current (Ready); ChangesRequested, Rejected, Expired, Failed and
+// Blocked Failed (Stalled: a person must act).
 func setPostConditions(status *greenlightv1alpha1.ContentPostStatus, post *greenlightv1alpha1.ContentPost,
 	outcome postOutcome, now time.Time) {
 	conditions := conditionSetter{conditions: &status.Conditions, generation: post.Generation, now: now}
@@ -203,9 +207,16 @@ func setPostConditions(status *greenlightv1alpha1.ContentPostStatus, post *green
 			approvedText = "Drafts are not reviewed."
 		}
 	}
-	conditions.set(greenlightv1alpha1.ConditionReady, ready, reason, message)
-	conditions.setIf(reconciling, greenlightv1alpha1.ConditionReconciling, reason, message)
-	conditions.setIf(stalled, greenlightv1alpha1.ConditionStalled, reason, message)
+	if status.Phase == greenlightv1alpha1.PostScheduled && outcome.publishNow {
+		// Approved, due and unblocked: publishing begins, and its conditions are the ones set
+		// (never Scheduled's Ready=True first, which would flip Ready within this computation).
+		startPublishing(status, post)
+		setPublishedConditions(status, post, now)
+	} else {
+		conditions.set(greenlightv1alpha1.ConditionReady, ready, reason, message)
+		conditions.setIf(reconciling, greenlightv1alpha1.ConditionReconciling, reason, message)
+		conditions.setIf(stalled, greenlightv1alpha1.ConditionStalled, reason, message)
+	}
 	conditions.set(greenlightv1alpha1.ConditionApproved, approved, approvedReason, approvedText)
 	conditions.setIf(len(outcome.gate.frozen) > 0, greenlightv1alpha1.ConditionFrozen, ReasonFrozen,
 		"Publishing is frozen by "+strings.Join(outcome.gate.frozen, "; ")+".")
@@ -231,11 +242,13 @@ func phaseConditions(status *greenlightv1alpha1.ContentPostStatus, gate publishi
 		return metav1.ConditionFalse, ReasonChangesRequested, decidedMessage(status.Departments,
 			greenlightv1alpha1.DepartmentChangesRequested, "requested changes", "Edit a field they cover to reopen their review."), false, true
 	case greenlightv1alpha1.PostScheduled:
-		message = "Approved; waiting to be published."
-		if gate.blockedBy != "" {
-			message = "Approved; waiting to be published: " + gate.blockedBy + "."
+		// The controller has done all it can until publishAt, a window or the end of a freeze:
+		// Ready (kstatus Current, not Reconciling), and the message says when it publishes.
+		message = "Approved; publishing begins."
+		if gate.publishes != "" {
+			message = "Approved; " + gate.publishes + "."
 		}
-		return metav1.ConditionFalse, ReasonScheduled, message, true, false
+		return metav1.ConditionTrue, ReasonScheduled, message, false, false
 	default:
 		stage, waitingOn := currentStages(status.Departments)
 		return metav1.ConditionFalse, ReasonInReview, fmt.Sprintf("Waiting on %s (stage %s).",
