@@ -1,6 +1,7 @@
 package docs_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,10 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/controllers"
@@ -150,4 +155,50 @@ func TestLinksPointAtFiles(t *testing.T) {
 			g.Expect(err).NotTo(HaveOccurred(), "%s links to %s", page, target)
 		}
 	}
+}
+
+var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+
+// TestMarkdownManifestsAreValid checks the Greenlight manifests shown inline in the pages: each
+// decodes strictly into its type, and posts and policies pass a server-side dry run (schema,
+// webhooks and admission policies).
+func TestMarkdownManifestsAreValid(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "docs-inline-"}}
+	g.Expect(admin.Create(ctx, ns)).To(Succeed())
+	pages, err := filepath.Glob("*.md")
+	g.Expect(err).NotTo(HaveOccurred())
+	more, err := filepath.Glob("recipes/*.md")
+	g.Expect(err).NotTo(HaveOccurred())
+	checked := 0
+	for _, page := range append(pages, more...) {
+		data, err := os.ReadFile(page)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, m := range yamlBlock.FindAllStringSubmatch(string(data), -1) {
+			if !strings.Contains(m[1], "apiVersion: greenlight.dev/") {
+				continue
+			}
+			var typed client.Object
+			switch {
+			case strings.Contains(m[1], "kind: ContentPost"):
+				typed = &greenlightv1alpha1.ContentPost{}
+			case strings.Contains(m[1], "kind: ApprovalPolicy"):
+				typed = &greenlightv1alpha1.ApprovalPolicy{}
+			case strings.Contains(m[1], "kind: SignOff"):
+				typed = &greenlightv1alpha1.SignOff{}
+			default:
+				t.Errorf("%s shows a Greenlight manifest of an unknown kind:\n%s", page, m[1])
+				continue
+			}
+			g.Expect(yaml.UnmarshalStrict([]byte(m[1]), typed)).To(Succeed(), "%s:\n%s", page, m[1])
+			checked++
+			if _, isSignOff := typed.(*greenlightv1alpha1.SignOff); isSignOff {
+				continue // a SignOff needs its post and a reviewer: the recipes apply real ones
+			}
+			typed.SetNamespace(ns.Name)
+			g.Expect(admin.Create(ctx, typed, client.DryRunAll, client.FieldValidation("Strict"))).To(Succeed(), "%s:\n%s", page, m[1])
+		}
+	}
+	g.Expect(checked).To(BeNumerically(">", 0))
 }
