@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -290,7 +291,7 @@ func run(opts options) error {
 	notifyOptions.AllowHTTP = opts.allowHTTPNotifications
 	err = controllers.SetupWithManager(context.Background(), mgr, controllers.Options{
 		Compiler: compiler, Recorder: recorder, Clock: clock.RealClock{}, Notify: notifyOptions,
-		MaxConcurrentReconciles: opts.maxConcurrentReconciles, Shard: shard,
+		MaxConcurrentReconciles: opts.maxConcurrentReconciles, Shard: shard, Metrics: ctrlmetrics.Registry,
 	})
 	if err != nil {
 		return err

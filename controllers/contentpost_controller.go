@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/metrics"
 	"github.com/greenlight-operator/greenlight/internal/policy"
 	"github.com/greenlight-operator/greenlight/internal/review"
 )
@@ -45,6 +46,8 @@ type ContentPostReconciler struct {
 	writes *statusWrites
 	// holds remembers the partial approvals held back to be written with the next.
 	holds *approvalHolds
+	// metrics counts what each status write records for the first time; nil counts nothing.
+	metrics *metrics.Recorder
 }
 
 // NewContentPostReconciler returns a reconciler that reads time from clk.
@@ -112,7 +115,7 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// now would only lose the race.
 		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
-	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.writeStatus, r.createJobs, r.judgeSignOffs} {
+	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.recordObservations, r.writeStatus, r.createJobs, r.judgeSignOffs} {
 		if done, err := phase(ctx, scope); err != nil || done {
 			return scope.result, err
 		}
@@ -187,6 +190,7 @@ func (r *ContentPostReconciler) writeStatus(ctx context.Context, scope *postScop
 	}
 	logf.FromContext(ctx).Info("Updated post status", "phase", post.Status.Phase, "stage", post.Status.Stage,
 		"waitingOn", post.Status.WaitingOn)
+	r.observeWrite(scope, &base.Status)
 	events := postEvents(&base.Status, &post.Status)
 	for _, e := range kubernetesEvents(events, &post.Status) {
 		r.recorder.Event(post, e.eventType, e.reason, e.message)
@@ -235,6 +239,7 @@ func (r *ContentPostReconciler) createJobs(ctx context.Context, scope *postScope
 		scope.result = retry
 		return true, patchErr
 	}
+	r.observeWrite(scope, &base.Status)
 	if isForeign {
 		r.recorder.Event(post, corev1.EventTypeWarning, EventFailed, foreign.message)
 		return false, nil

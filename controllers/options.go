@@ -3,6 +3,8 @@ package controllers
 import (
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -30,6 +32,9 @@ type Options struct {
 	// all the policies of its namespace, whatever their labels), every SignOff and every Job:
 	// nothing a label can say may hide a sign-off or a Job from the manager of its post.
 	Shard labels.Selector
+	// Metrics is where the greenlight_* metrics are registered (controller-runtime's
+	// metrics.Registry in main.go); nil reports none, so that tests can run several managers.
+	Metrics prometheus.Registerer
 }
 
 // DefaultMaxConcurrentReconciles is the manager's --max-concurrent-reconciles default. A post's

@@ -2,12 +2,14 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/metrics"
 	"github.com/greenlight-operator/greenlight/internal/notify"
 )
 
@@ -33,6 +35,14 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		return err
 	}
 	posts := NewContentPostReconciler(mgr.GetClient(), mgr.GetAPIReader(), opts.Recorder, notifier, opts.Compiler, opts.Clock)
+	if opts.Metrics != nil {
+		// greenlight_posts counts the cache's posts, and only the leader reports it.
+		recorder, err := metrics.NewRecorder(opts.Metrics, mgr.GetCache(), mgr.Elected())
+		if err != nil {
+			return fmt.Errorf("registering Greenlight's metrics: %w", err)
+		}
+		posts.metrics = recorder
+	}
 	if err := posts.SetupWithManager(mgr, opts.concurrency(), opts.Shard); err != nil {
 		return err
 	}

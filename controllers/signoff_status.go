@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -35,12 +36,13 @@ func (r *ContentPostReconciler) writeSignOffStatuses(ctx context.Context, post *
 		if !ok {
 			continue
 		}
-		if equality.Semantic.DeepEqual(s.Status, review.SignOffStatus(s.Status, verdict, s.Generation, now)) {
+		responded := respondedAfter(post, s)
+		if equality.Semantic.DeepEqual(s.Status, withResponse(review.SignOffStatus(s.Status, verdict, s.Generation, now), responded)) {
 			continue
 		}
 		was := meta.FindStatusCondition(s.Status.Conditions, greenlightv1alpha1.ConditionCounted)
 		base := s.DeepCopy()
-		s.Status = review.SignOffStatus(s.Status, verdict, s.Generation+1, now)
+		s.Status = withResponse(review.SignOffStatus(s.Status, verdict, s.Generation+1, now), responded)
 		err := r.client.Patch(ctx, s, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 		if err != nil {
 			// A conflict means the SignOff changed meanwhile: the post's next reconcile (which its
@@ -65,4 +67,24 @@ func reviewerName(s *greenlightv1alpha1.SignOff) string {
 		return "an unknown reviewer"
 	}
 	return s.Spec.Reviewer
+}
+
+// respondedAfter is the SignOff's status.respondedAfter: the one admission wrote, which never
+// changes, or, when the webhooks were down, the one computed from its creationTimestamp and its
+// department's review start (nil for a SignOff of a department the post does not have, or of a
+// revision under review no longer: its review's start is not known any more).
+func respondedAfter(post *greenlightv1alpha1.ContentPost, s *greenlightv1alpha1.SignOff) *metav1.Duration {
+	if s.Status.RespondedAfter != nil || post == nil {
+		return s.Status.RespondedAfter
+	}
+	d := post.Status.Department(s.Spec.Department)
+	if d == nil || (s.Spec.Revision != "" && s.Spec.Revision != d.Revision) {
+		return nil
+	}
+	return review.RespondedAfter(d, s.CreationTimestamp.Time)
+}
+
+func withResponse(status greenlightv1alpha1.SignOffStatus, responded *metav1.Duration) greenlightv1alpha1.SignOffStatus {
+	status.RespondedAfter = responded
+	return status
 }

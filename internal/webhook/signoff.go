@@ -128,6 +128,10 @@ func (w *SignOffWebhook) fill(ctx context.Context, s *greenlightv1alpha1.SignOff
 	target.evaluate(s, now)
 	verdict := target.review.Verdicts[s.Name]
 	s.Status = review.SignOffStatus(s.Status, verdict, 1, now)
+	// How long the reviewer took, from the department's review start as the review computes it
+	// now (the stored status may lag a stage that just started) to the SignOff's creation (now:
+	// the API server sets creationTimestamp after mutating admission).
+	s.Status.RespondedAfter = review.RespondedAfter(target.departmentStatus(), createdAt(s, now))
 	return s, verdict.Counted, nil
 }
 
@@ -312,6 +316,25 @@ func (w *SignOffWebhook) targetFrom(ctx context.Context, s *greenlightv1alpha1.S
 	return &reviewTarget{post: post, department: requirements.Departments[i], requirements: requirements, signOffs: mine}, "", nil
 }
 
+// departmentStatus is the status of the SignOff's department in the computed review; nil before
+// evaluate.
+func (t *reviewTarget) departmentStatus() *greenlightv1alpha1.DepartmentStatus {
+	i := slices.IndexFunc(t.review.Departments, func(d greenlightv1alpha1.DepartmentStatus) bool { return d.Name == t.department.Name })
+	if i < 0 {
+		return nil
+	}
+	return &t.review.Departments[i]
+}
+
+// createdAt is when a SignOff is made: by the API server's creationTimestamp or by the
+// reconcilers' clock, whichever is later (see evaluate).
+func createdAt(s *greenlightv1alpha1.SignOff, now time.Time) time.Time {
+	if s.CreationTimestamp.After(now) {
+		return s.CreationTimestamp.Time
+	}
+	return now
+}
+
 // evaluate computes the post's review with s among its sign-offs, made at now.
 func (t *reviewTarget) evaluate(s *greenlightv1alpha1.SignOff, now time.Time) {
 	candidate := *s.DeepCopy()
@@ -321,9 +344,7 @@ func (t *reviewTarget) evaluate(s *greenlightv1alpha1.SignOff, now time.Time) {
 	// The sign-off is made now: by the API server's creationTimestamp (set before validating
 	// admission) or by the reconcilers' clock, whichever is later, so a deadline that passed for
 	// either has passed.
-	if candidate.CreationTimestamp.Before(&metav1.Time{Time: now}) {
-		candidate.CreationTimestamp = metav1.NewTime(now)
-	}
+	candidate.CreationTimestamp = metav1.NewTime(createdAt(s, now))
 	t.review = review.Evaluate(t.post, review.Inputs{Now: now, Requirements: t.requirements,
 		SignOffs: append(slices.Clone(t.signOffs), candidate)})
 	t.review.Verdicts[s.Name] = t.review.Verdicts[candidate.Name]
