@@ -167,7 +167,7 @@ N ?= 1000
 KILLS ?= 20
 
 .PHONY: test-chaos
-test-chaos: gotestsum ## Chaos on the local cluster: 150 posts published while the leading manager is killed 20 times (10 minutes at most).
+test-chaos: gotestsum ## Chaos on the local cluster: 300 posts published while the leading manager is killed 20 times (10 minutes at most).
 	E2E_TAGS="e2e chaos" E2E_TIMEOUT=12m GOTESTSUM=$(GOTESTSUM) GOTESTSUM_FORMAT=standard-verbose CLUSTER_DIR=$(CLUSTER_DIR) \
 		hack/test-e2e.sh -run '^TestChaos$$'
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the end-to-end tests (test/e2e) against Greenlight deployed from its image on the local
 # cluster: brings the cluster up, deploys (make deploy-local), runs the tests, and takes the cluster
-# down again (E2E_KEEP=1 leaves it up for a look). A machine that cannot host a node (not Linux,
+# down again (E2E_KEEP=1 leaves it up for a look; a cluster that was already up stays up). A machine that cannot host a node (not Linux,
 # not root) skips them with the reason, unless E2E=required (as in CI), which makes that an error.
 #
 # Usage: hack/test-e2e.sh [go test flags]   (from make test-e2e; make test-chaos and make chaos set
@@ -26,7 +26,12 @@ fi
 
 : "${CLUSTER_DIR:=$PWD/.cluster}"
 : "${GOTESTSUM:=go run gotest.tools/gotestsum@v1.13.0}"
-if [[ "${E2E_KEEP:-}" != "1" ]]; then
+# A cluster that was already up (a developer's `make cluster-up`) is used and left up; one this
+# script brings up is taken down again.
+go build -o bin/local-cluster ./hack/local-cluster
+if bin/local-cluster status -dir "$CLUSTER_DIR" >/dev/null 2>&1; then
+  echo "Using the local cluster already up in $CLUSTER_DIR (it stays up)"
+elif [[ "${E2E_KEEP:-}" != "1" ]]; then
   trap 'make --no-print-directory cluster-down CLUSTER_DIR="$CLUSTER_DIR"' EXIT
 fi
 start=$(date +%s)

@@ -240,11 +240,13 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        # runc's state stays in this cluster's directory, not in a host's /run/containerd/runc.
+        Root = %q
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = %q
 `, c.path("containerd", "root"), c.path("containerd", "state"), c.path("containerd", "containerd.sock"),
-		c.path("containerd", "opt"), pauseImage, c.path("cni"))
+		c.path("containerd", "opt"), pauseImage, c.path("containerd", "runc"), c.path("cni"))
 }
 
 const loopbackCNI = `{"cniVersion": "0.4.0", "name": "loopback", "plugins": [{"type": "loopback"}]}
@@ -402,7 +404,7 @@ func (c *cluster) run(name, bin string, args ...string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(c.path("pids"), data, 0o600); err != nil {
+	if err := writeFileAtomic(c.path("pids"), data); err != nil {
 		return err
 	}
 	_ = cmd.Process.Release()
@@ -420,23 +422,31 @@ func (c *cluster) procs() ([]proc, error) {
 
 // startTime is field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
 func startTime(pid int) (string, error) {
+	start, _, err := procStat(pid)
+	return start, err
+}
+
+// procStat reads a process's start time (field 22 of /proc/PID/stat, in clock ticks since boot)
+// and state (field 3: R, S, Z for a zombie, ...).
+func procStat(pid int) (start, state string, err error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	// The command name (field 2) may hold spaces; fields after it follow the last ')'.
 	rest := string(data[strings.LastIndexByte(string(data), ')')+2:])
 	f := strings.Fields(rest)
 	if len(f) < 20 {
-		return "", fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return "", "", fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
-	return f[19], nil
+	return f[19], f[0], nil
 }
 
-// alive says whether p is still the process up started.
+// alive says whether p is still the process up started and has not exited: a zombie (exited,
+// not yet reaped by its parent) is dead.
 func (p proc) alive() bool {
-	start, err := startTime(p.PID)
-	return err == nil && start == p.Start
+	start, state, err := procStat(p.PID)
+	return err == nil && start == p.Start && state != "Z" && state != "X"
 }
 
 // running says whether every process up started is still there.

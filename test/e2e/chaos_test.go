@@ -33,13 +33,13 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// TestChaos sends CHAOS_POSTS posts (default 150: 300 do not fit in ten minutes on two cores) across 3 namespaces and 2 channels each through
+// TestChaos sends CHAOS_POSTS posts (default 300) across 3 namespaces and 2 channels each through
 // approval and publishing while the leading manager is killed CHAOS_KILLS times (default 20) at
 // random moments, alternately by deleting its pod and by killing its process, and checks that
 // nothing is lost, stuck or published twice.
 func TestChaos(t *testing.T) {
 	g := NewWithT(t)
-	posts, kills := envInt("CHAOS_POSTS", 150), envInt("CHAOS_KILLS", 20)
+	posts, kills := envInt("CHAOS_POSTS", 300), envInt("CHAOS_KILLS", 20)
 	budget := time.Duration(envInt("CHAOS_MINUTES", 10)) * time.Minute
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
