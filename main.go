@@ -182,6 +182,9 @@ var selfManagedCertFlags = []string{"cert-secret", "webhook-service", "webhook-d
 // checkFlags refuses flag combinations that would be silently ignored: set names the flags given
 // on the command line.
 func checkFlags(opts options, set map[string]bool) error {
+	if opts.webhookReusePort && opts.enableHTTP2 {
+		return fmt.Errorf("--webhook-reuse-port serves HTTP/1.1 only: drop --enable-http2, or --webhook-reuse-port")
+	}
 	if opts.selfManagedCerts {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -83,6 +84,12 @@ func (s *WebhookServer) Start(ctx context.Context) error {
 		}()
 		cfg.GetCertificate = watcher.GetCertificate
 	}
+	if s.options.ClientCAName != "" {
+		// As controller-runtime's server does: only clients with a certificate from this CA.
+		if err := requireClientCerts(cfg, s.options); err != nil {
+			return err
+		}
+	}
 	addr := net.JoinHostPort(s.options.Host, strconv.Itoa(s.options.Port))
 	ln, err := Listen(ctx, addr)
 	if err != nil {
@@ -103,6 +110,23 @@ func (s *WebhookServer) Start(ctx context.Context) error {
 		return err
 	}
 	<-done
+	return nil
+}
+
+// requireClientCerts makes cfg accept only clients whose certificate the CA in options'
+// ClientCAName (in CertDir) signed.
+func requireClientCerts(cfg *tls.Config, options webhook.Options) error {
+	path := filepath.Join(cmp.Or(options.CertDir, filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")),
+		options.ClientCAName)
+	data, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		return fmt.Errorf("reading the webhook server's client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return fmt.Errorf("the webhook server's client CA %s holds no PEM certificate", path)
+	}
+	cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,44 @@ func TestWebhookServerServesRegisteredHandlers(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("Start returned %v after its context ended", err)
+	}
+}
+
+func TestWebhookServerRequiresClientCertificatesWithAClientCA(t *testing.T) {
+	opts := envtest.WebhookInstallOptions{}
+	if err := opts.PrepWithoutInstalling(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = opts.Cleanup() }()
+	options := webhook.Options{Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir}
+
+	options.ClientCAName = "missing-ca.crt"
+	// Without the check, Start would serve until this context ends and return no error.
+	bounded, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	if err := NewWebhookServer(options).Start(bounded); err == nil || !strings.Contains(err.Error(), "client CA") {
+		t.Fatalf("Start with a client CA that does not exist returned %v; want an error about the client CA", err)
+	}
+
+	options.ClientCAName = "tls.crt"
+	srv := NewWebhookServer(options)
+	srv.Register("/hello", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hi")) }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	defer func() { cancel(); <-done }()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a test certificate
+	url := "https://" + net.JoinHostPort(opts.LocalServingHost, strconv.Itoa(opts.LocalServingPort)) + "/hello"
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.StartedChecker()(nil) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook server never started")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := client.Get(url)
+	if err == nil {
+		_ = resp.Body.Close()
+		t.Fatal("a client without a certificate was served; want the TLS handshake refused")
 	}
 }
