@@ -20,7 +20,7 @@ func TestCheckFlagsRefusesSelfManagedCertFlagsWithoutSelfManagedCerts(t *testing
 		{name: "a DNS name alone", set: map[string]bool{"webhook-dns-name": true},
 			wantErr: "--webhook-dns-name only applies with --self-managed-certs"},
 		{name: "HTTP/2 on a shared port", opts: options{webhookReusePort: true, enableHTTP2: true},
-			set: map[string]bool{"webhook-reuse-port": true, "enable-http2": true},
+			set:     map[string]bool{"webhook-reuse-port": true, "enable-http2": true},
 			wantErr: "--webhook-reuse-port serves HTTP/1.1 only"},
 		{name: "a certificate Secret alone", set: map[string]bool{"cert-secret": true},
 			wantErr: "--cert-secret only applies with --self-managed-certs"},
