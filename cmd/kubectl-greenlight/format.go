@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -100,6 +101,15 @@ func (c *cli) painterFor(out io.Writer) painter {
 	}
 	info, err := f.Stat()
 	return painter{on: err == nil && info.Mode()&os.ModeCharDevice != 0}
+}
+
+// listed shows a comma-separated list (status.waitingOn) with a space after each comma.
+func listed(commaSeparated string) string {
+	items := strings.Split(commaSeparated, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return strings.Join(items, ", ")
 }
 
 // shortRevision is a digest's first 12 hex digits, as people quote commits.

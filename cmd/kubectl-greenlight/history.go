@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 )
@@ -70,7 +71,7 @@ func renderHistory(w io.Writer, v view, post *greenlightv1alpha1.ContentPost, si
 			decisionVerbs[s.Spec.Decision], s.Spec.Department, s.Name)
 		facts := []string{"revision " + dash(shortRevision(s.Spec.Revision))}
 		if s.Status.RespondedAfter != nil {
-			facts = append(facts, "responded after "+s.Status.RespondedAfter.Duration.String())
+			facts = append(facts, "responded after "+duration.HumanDuration(s.Status.RespondedAfter.Duration))
 		}
 		facts = append(facts, countedFact(v, s))
 		fmt.Fprintf(&b, "      %s\n", strings.Join(facts, "; "))

@@ -186,7 +186,7 @@ func postNow(post *greenlightv1alpha1.ContentPost, now time.Time) string {
 	}
 	switch {
 	case post.Status.WaitingOn != "":
-		s += ", waiting on " + post.Status.WaitingOn
+		s += ", waiting on " + listed(post.Status.WaitingOn)
 		if post.Status.Deadline != nil {
 			s += " (due " + relative(post.Status.Deadline.Time, now) + ")"
 		}

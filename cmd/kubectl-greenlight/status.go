@@ -53,13 +53,19 @@ func (c *cli) signOffsOf(ctx context.Context, post *greenlightv1alpha1.ContentPo
 		return nil, fmt.Errorf("listing the SignOffs of namespace %s: %w", post.Namespace, err)
 	}
 	mine := slices.DeleteFunc(list.Items, func(s greenlightv1alpha1.SignOff) bool { return s.Spec.Post != post.Name })
-	slices.SortStableFunc(mine, func(a, b greenlightv1alpha1.SignOff) int {
+	sortOldestFirst(mine)
+	return mine, nil
+}
+
+// sortOldestFirst orders sign-offs by creation. creationTimestamps have whole seconds: within
+// one second, by name, so that the order is the same every time.
+func sortOldestFirst(signOffs []greenlightv1alpha1.SignOff) {
+	slices.SortStableFunc(signOffs, func(a, b greenlightv1alpha1.SignOff) int {
 		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	return mine, nil
 }
 
 // Tree branches, as tree(1) draws them.
@@ -80,7 +86,7 @@ func renderStatus(w io.Writer, v view, post *greenlightv1alpha1.ContentPost, sig
 	// The headline: the phase and what the post waits on.
 	headline := fmt.Sprintf("%s (namespace %s): %s", p.paint(bold, post.Name), post.Namespace, p.state(phaseOf(post)))
 	if st.Stage != "" && st.WaitingOn != "" {
-		headline += ", stage " + st.Stage + ", waiting on " + st.WaitingOn
+		headline += ", stage " + st.Stage + ", waiting on " + listed(st.WaitingOn)
 	}
 	fmt.Fprintln(&b, headline)
 	if ready := meta.FindStatusCondition(st.Conditions, greenlightv1alpha1.ConditionReady); ready != nil && ready.Message != "" {
@@ -171,13 +177,7 @@ func departmentDetails(v view, d greenlightv1alpha1.DepartmentStatus, signOffs [
 	var parts []string
 	switch d.State {
 	case greenlightv1alpha1.DepartmentApproved:
-		parts = append(parts, approvals)
-		if len(d.ApprovedBy) > 0 {
-			parts = append(parts, "by "+strings.Join(d.ApprovedBy, ", "))
-		}
-		if d.DecidedAt != nil {
-			parts = append(parts, "at "+v.clockTime(d.DecidedAt.Time))
-		}
+		parts = append(parts, approvals, decided(v, strings.Join(d.ApprovedBy, ", "), d.DecidedAt))
 	case greenlightv1alpha1.DepartmentPending:
 		parts = append(parts, approvals)
 		if len(d.ApprovedBy) > 0 {
@@ -189,12 +189,7 @@ func departmentDetails(v view, d greenlightv1alpha1.DepartmentStatus, signOffs [
 			parts = append(parts, "no deadline")
 		}
 	case greenlightv1alpha1.DepartmentChangesRequested, greenlightv1alpha1.DepartmentRejected:
-		if who := decidedBy(d, signOffs); who != "" {
-			parts = append(parts, "by "+who)
-		}
-		if d.DecidedAt != nil {
-			parts = append(parts, "at "+v.clockTime(d.DecidedAt.Time))
-		}
+		parts = append(parts, decided(v, decidedBy(d, signOffs), d.DecidedAt))
 	case greenlightv1alpha1.DepartmentExpired:
 		if d.Deadline != nil {
 			parts = append(parts, fmt.Sprintf("deadline was %s", v.clockTime(d.Deadline.Time)))
@@ -205,6 +200,18 @@ func departmentDetails(v view, d greenlightv1alpha1.DepartmentStatus, signOffs [
 		parts = append(parts, "not needed for this post")
 	}
 	return strings.Join(parts, "  ")
+}
+
+// decided says who decided and when: "by alice, erin at 2026-11-27 08:12 UTC".
+func decided(v view, who string, at *metav1.Time) string {
+	var words []string
+	if who != "" {
+		words = append(words, "by "+who)
+	}
+	if at != nil {
+		words = append(words, "at "+v.clockTime(at.Time))
+	}
+	return strings.Join(words, " ")
 }
 
 // decidedBy names the reviewers whose counted sign-offs gave a department its ChangesRequested
