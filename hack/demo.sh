@@ -285,7 +285,7 @@ publish_by_hand() {
   log "Approved: Greenlight records one Job per channel in the post's status, then creates them"
   wait_for phase_in Publishing Scheduled
   if ! phase_is Publishing; then
-    echo "Held back: $(post_field '{.status.conditions[?(@.type=="Reconciling")].message}')"
+    echo "Held back: $(post_field '{.status.conditions[?(@.type=="Ready")].message}')"
     return
   fi
   show_post
@@ -321,7 +321,7 @@ publish_on_node() {
   log "Approved: Greenlight records one Job per channel in the post's status, creates them, and the node runs them"
   wait_for phase_in Publishing Scheduled Published
   if phase_is Scheduled; then
-    echo "Held back: $(post_field '{.status.conditions[?(@.type=="Reconciling")].message}')"
+    echo "Held back: $(post_field '{.status.conditions[?(@.type=="Ready")].message}')"
     return
   fi
   wait_for_long phase_in Published Failed
