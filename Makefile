@@ -71,13 +71,13 @@ lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
 
 .PHONY: verify
 verify: manifests generate fmt kustomize ## Regenerate everything, build the kustomize overlays, and fail if the tree changed.
-	@for overlay in config/default config/self-managed-certs config/local config/samples; do $(KUSTOMIZE) build $$overlay >/dev/null || exit 1; done
+	@for overlay in config/default config/self-managed-certs config/local config/samples internal/argocdhealth/testdata/argocd-install; do $(KUSTOMIZE) build $$overlay >/dev/null || exit 1; done
 	@if [ -n "$$(git status --porcelain -- . ':!bin' ':!.demo')" ]; then \
 		echo "Generated files or formatting are out of date; run 'make manifests generate fmt' and commit:"; \
 		git status --porcelain -- . ':!bin' ':!.demo'; git --no-pager diff --stat; exit 1; fi
 
 .PHONY: test
-test: manifests generate fmt vet controlplane gotestsum ## Run unit and envtest tests against a real kube-apiserver, then the end-to-end tests on a local node.
+test: manifests generate fmt vet controlplane gotestsum kustomize ## Run unit and envtest tests against a real kube-apiserver, then the end-to-end tests on a local node.
 	$(GOTESTSUM) --format $(if $(CI),standard-verbose,pkgname) --format-hide-empty-pkg -- \
 		$(GO_TEST_FLAGS) -coverprofile cover.out ./...
 	$(MAKE) --no-print-directory test-e2e
