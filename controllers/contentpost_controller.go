@@ -115,7 +115,8 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// now would only lose the race.
 		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
-	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.recordObservations, r.writeStatus, r.createJobs, r.judgeSignOffs} {
+	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.recordObservations, r.writeStatus,
+		r.createJobs, r.judgeSignOffs} {
 		if done, err := phase(ctx, scope); err != nil || done {
 			return scope.result, err
 		}

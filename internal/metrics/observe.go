@@ -52,6 +52,16 @@ type Context struct {
 // Anything old already recorded is not observed again, so a reconcile that repeats a write, a
 // restarted manager or a new leader counts nothing twice.
 func Observe(old, updated *greenlightv1alpha1.ContentPostStatus, c Context) []Observation {
+	out := responses(old, updated, c)
+	if approved(updated) && (!approved(old) || old.Revision != updated.Revision) && updated.ReviewStartedAt != nil {
+		out = append(out, Observation{Metric: TimeToApprovalSeconds, Seconds: max(c.Now.Sub(updated.ReviewStartedAt.Time).Seconds(), 0)})
+	}
+	out = append(out, missedDeadlines(old, updated, c.Labels)...)
+	return append(out, publishResults(old, updated, c.Labels)...)
+}
+
+// responses are the response times of the SignOffs new in observedSignOffs.
+func responses(old, updated *greenlightv1alpha1.ContentPostStatus, c Context) []Observation {
 	var out []Observation
 	for _, uid := range updated.ObservedSignOffs {
 		if slices.Contains(old.ObservedSignOffs, uid) {
@@ -68,20 +78,29 @@ func Observe(old, updated *greenlightv1alpha1.ContentPostStatus, c Context) []Ob
 		out = append(out, Observation{Metric: SignOffResponseSeconds, Department: s.Spec.Department,
 			Decision: string(s.Spec.Decision), Seconds: s.Status.RespondedAfter.Seconds()})
 	}
-	if approved(updated) && !(approved(old) && old.Revision == updated.Revision) && updated.ReviewStartedAt != nil {
-		out = append(out, Observation{Metric: TimeToApprovalSeconds, Seconds: max(c.Now.Sub(updated.ReviewStartedAt.Time).Seconds(), 0)})
-	}
+	return out
+}
+
+// missedDeadlines are the entries new in missedDeadlines.
+func missedDeadlines(old, updated *greenlightv1alpha1.ContentPostStatus, labels Labels) []Observation {
+	var out []Observation
 	for _, m := range updated.MissedDeadlines {
 		recorded := slices.ContainsFunc(old.MissedDeadlines, func(o greenlightv1alpha1.MissedDeadline) bool {
 			return o.Department == m.Department && o.Deadline.Equal(&m.Deadline)
 		})
-		if !recorded && slices.Contains(c.Labels.Departments, m.Department) {
+		if !recorded && slices.Contains(labels.Departments, m.Department) {
 			out = append(out, Observation{Metric: DeadlineMissedTotal, Department: m.Department})
 		}
 	}
+	return out
+}
+
+// publishResults are the channels whose attempt finished in this write.
+func publishResults(old, updated *greenlightv1alpha1.ContentPostStatus, labels Labels) []Observation {
+	var out []Observation
 	for _, ch := range updated.Channels {
 		result := publishResult(ch.State)
-		if result == "" || !slices.Contains(c.Labels.Channels, ch.Name) {
+		if result == "" || !slices.Contains(labels.Channels, ch.Name) {
 			continue
 		}
 		i := slices.IndexFunc(old.Channels, func(o greenlightv1alpha1.ChannelStatus) bool { return o.Name == ch.Name })
