@@ -258,6 +258,26 @@ type ChannelPublishing struct {
 	// GREENLIGHT_POST_FILE, GREENLIGHT_CHANNEL and GREENLIGHT_IDEMPOTENCY_KEY in every container.
 	// +required
 	JobTemplate batchv1.JobTemplateSpec `json:"jobTemplate"`
+
+	// insights asks, after the channel published, how the post is doing: at each offset the
+	// controller runs one Job from jobTemplate with GREENLIGHT_MODE=insights,
+	// GREENLIGHT_REMOTE_ID and GREENLIGHT_REMOTE_URL added, and records what it reports in the
+	// post's status.channels[].engagement.
+	// +optional
+	Insights *ChannelInsights `json:"insights,omitempty"`
+}
+
+// ChannelInsights is when to ask for a published post's engagement.
+type ChannelInsights struct {
+	// after lists how long after the channel published to ask, for example [1h, 24h, 168h]:
+	// positive durations, at most 10, each at most a year (8784h), no two the same.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	// +kubebuilder:validation:XValidation:rule="self.all(d, duration(d) > duration('0s') && duration(d) <= duration('8784h'))",message="every insights offset must be a positive duration of at most 8784h (a year), for example 1h or 168h"
+	// +kubebuilder:validation:XValidation:rule="self.all(d, self.exists_one(e, duration(e) == duration(d)))",message="insights offsets must differ from each other: list each duration once"
+	After []metav1.Duration `json:"after"`
 }
 
 // NotificationFormat is the payload format of a notification.

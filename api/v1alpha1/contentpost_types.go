@@ -413,6 +413,73 @@ type ChannelStatus struct {
 	// message says why publishing failed: the Job's reason and the publisher's last words.
 	// +optional
 	Message string `json:"message,omitempty"`
+
+	// engagement is the latest the channel's insights Jobs reported: likes, shares, replies and
+	// impressions, and when.
+	// +optional
+	Engagement *Engagement `json:"engagement,omitempty"`
+
+	// insights is where the channel's insights Jobs stand (policies that ask for insights only).
+	// +optional
+	Insights *InsightsStatus `json:"insights,omitempty"`
+}
+
+// Engagement is what a published post achieved on one channel, as its publisher reported it.
+type Engagement struct {
+	// likes counts likes (favourites on Mastodon).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Likes int64 `json:"likes"`
+
+	// shares counts shares (boosts on Mastodon).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Shares int64 `json:"shares"`
+
+	// replies counts replies.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Replies int64 `json:"replies"`
+
+	// impressions counts how often the post was seen, when the channel reports it.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Impressions *int64 `json:"impressions,omitempty"`
+
+	// observedAt is when the insights Job that reported these figures finished.
+	// +required
+	ObservedAt metav1.Time `json:"observedAt"`
+}
+
+// InsightsStatus is where a published channel's insights Jobs stand.
+type InsightsStatus struct {
+	// lastOffset is the largest insights.after offset handled so far (its Job finished, or a
+	// later offset came due first and it was skipped); the next Job is for the smallest offset
+	// above it.
+	// +optional
+	LastOffset *metav1.Duration `json:"lastOffset,omitempty"`
+
+	// offset is the offset of the insights Job now recorded as running; empty when none is.
+	// +optional
+	Offset *metav1.Duration `json:"offset,omitempty"`
+
+	// job is the name of that Job. It is recorded before the Job is created, so that a crash
+	// or a second manager never makes two Jobs for one offset.
+	// +optional
+	Job string `json:"job,omitempty"`
+
+	// jobUID is that Job's UID once Greenlight verified it is the Job it built.
+	// +optional
+	JobUID string `json:"jobUID,omitempty"`
+
+	// jobs counts the insights Jobs created for this channel.
+	// +optional
+	Jobs int32 `json:"jobs,omitempty"`
+
+	// message says why the last insights Job did not report figures, or why insights stopped;
+	// it never changes the post's phase.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // +kubebuilder:object:root=true
