@@ -34,7 +34,12 @@ const (
 // truncated as needed and hash is the first 10 hex digits of sha256(post/channel/revision/attempt),
 // so different inputs never share a name even when their readable parts are cut the same way.
 func JobName(post, channel, revision string, attempt int32) string {
-	hash := shortHash(fmt.Sprintf("%s/%s/%s/%d", post, channel, revision, attempt), nameHashLen)
+	return jobName(post, channel, fmt.Sprintf("%s/%s/%s/%d", post, channel, revision, attempt))
+}
+
+// jobName is "<post>-<channel>-<hash>" with hash the first 10 hex digits of sha256(hashInput).
+func jobName(post, channel, hashInput string) string {
+	hash := shortHash(hashInput, nameHashLen)
 	// Two separators and the hash leave the rest for post and channel.
 	budget := maxNameLen - nameHashLen - 2
 	postPart, channelPart := dnsLabelPart(post), dnsLabelPart(channel)

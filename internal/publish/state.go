@@ -85,7 +85,25 @@ func failedOutcome(failed *batchv1.JobCondition, pods []corev1.Pod) ChannelOutco
 
 func succeededOutcome(pods []corev1.Pod) ChannelOutcome {
 	outcome := ChannelOutcome{State: greenlightv1alpha1.PublishSucceeded}
-	sawSucceeded := false
+	message, sawSucceeded := succeededMessage(pods)
+	if !sawSucceeded {
+		outcome.Message = `no succeeded pod of the Job is left to read the publisher's termination message from; ` +
+			`expected JSON {"id": "...", "url": "..."}`
+		return outcome
+	}
+	// An empty message is said in ParseResult's words.
+	result, err := ParseResult([]byte(message))
+	if err != nil {
+		outcome.Message = err.Error()
+		return outcome
+	}
+	outcome.Result = &result
+	return outcome
+}
+
+// succeededMessage is the termination message of the first container that left one in the
+// newest succeeded pod ("" when none did), and whether any pod succeeded.
+func succeededMessage(pods []corev1.Pod) (message string, sawSucceeded bool) {
 	for i := range pods {
 		if pods[i].Status.Phase != corev1.PodSucceeded {
 			continue
@@ -93,25 +111,11 @@ func succeededOutcome(pods []corev1.Pod) ChannelOutcome {
 		sawSucceeded = true
 		for _, s := range statusesInSpecOrder(&pods[i], false) {
 			if t := s.State.Terminated; t != nil && strings.TrimSpace(t.Message) != "" {
-				result, err := ParseResult([]byte(t.Message))
-				if err != nil {
-					outcome.Message = err.Error()
-					return outcome
-				}
-				outcome.Result = &result
-				return outcome
+				return t.Message, true
 			}
 		}
 	}
-	if !sawSucceeded {
-		outcome.Message = `no succeeded pod of the Job is left to read the publisher's termination message from; ` +
-			`expected JSON {"id": "...", "url": "..."}`
-		return outcome
-	}
-	// Every succeeded pod left an empty message: say so in ParseResult's words.
-	_, err := ParseResult(nil)
-	outcome.Message = err.Error()
-	return outcome
+	return "", sawSucceeded
 }
 
 // lastWords is what the newest failed pod said before it died: the termination message of its
