@@ -113,6 +113,10 @@ build: manifests generate fmt vet ## Build the manager and the publisher into bi
 	go build -o $(LOCALBIN)/localcluster ./hack/localcluster
 	go build -o $(LOCALBIN)/receiver ./hack/receiver
 
+.PHONY: plugin
+plugin: | $(LOCALBIN) ## Build the kubectl plugin into bin/kubectl-greenlight; put bin/ on PATH (export PATH="$PWD/bin:$PATH") to run `kubectl greenlight`.
+	go build -o $(LOCALBIN)/kubectl-greenlight ./cmd/kubectl-greenlight
+
 .PHONY: image
 image: manifests generate fmt vet ## Build the image tarball (manager and publisher, static, non-root) and the local cluster's pause image, without Docker.
 	mkdir -p $(LOCALBIN)/image
