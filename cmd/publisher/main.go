@@ -1,6 +1,7 @@
-// Command publisher publishes one approved post to one channel. The Greenlight controller runs
-// it in a publishing Job, built from an ApprovalPolicy's
-// spec.publishing.channels[<channel>].jobTemplate.
+// Command publisher publishes one approved post to one channel, or reports what a published
+// post achieved. The Greenlight controller runs it in a publishing Job, built from an
+// ApprovalPolicy's spec.publishing.channels[<channel>].jobTemplate, and in an insights Job from
+// the same template at each offset of the channel's insights.after.
 //
 // Usage:
 //
@@ -15,13 +16,17 @@
 //	--max-attempts     attempts per request, retrying 429, 5xx and network errors (default 5)
 //	--visibility       mastodon: public, unlisted, private or direct (default public)
 //	--language         mastodon: ISO 639 language of the status (default: the server decides)
-//	--allow-http       webhook: also accept an http:// WEBHOOK_URL, for in-cluster receivers
+//	--allow-http       webhook: also accept an http:// WEBHOOK_URL (and GREENLIGHT_REMOTE_URL),
+//	                   for in-cluster receivers
 //
 // Env, set by the controller:
 //
 //	GREENLIGHT_POST_FILE        path of post.json (/var/run/greenlight/post.json); required
 //	GREENLIGHT_CHANNEL          the channel; must equal post.json's "channel" when set
 //	GREENLIGHT_IDEMPOTENCY_KEY  sent as Idempotency-Key; must equal post.json's when set
+//	GREENLIGHT_MODE             publish (or unset) or insights
+//	GREENLIGHT_REMOTE_ID        insights: the published post's id (mastodon: required)
+//	GREENLIGHT_REMOTE_URL       insights: where the published post lives (webhook: required)
 //
 // Env from Secrets, per driver:
 //
@@ -34,8 +39,17 @@
 // 1 when the remote side may accept a later attempt (429, 5xx or network errors after every
 // attempt), 2 when the Job is misconfigured (flags, env, post.json) and 3 when the remote side
 // refused the post for good (any other 4xx, a redirect, an answer it cannot use, media whose
-// SHA-256 differs from the reviewed one). Logs go to stderr. No output ever holds a token, a
-// signing secret or an endpoint URL from the env: Slack webhook URLs are credentials too.
+// SHA-256 differs from the reviewed one).
+//
+// In insights mode nothing is published: the mastodon and webhook drivers ask for the post's
+// figures with a GET, with the same timeouts and retries, and write {"likes": N, "shares": N,
+// "replies": N, "impressions": N} ("impressions" only when the remote side counts them) and
+// exit 0. A post the remote side no longer has (404 or 410) reports zeros with "message": "the
+// remote post <id> no longer exists" and exits 0. The slack driver has no insights and exits 2
+// at once.
+//
+// Logs go to stderr. No output ever holds a token, a signing secret or an endpoint URL from the
+// env: Slack webhook URLs are credentials too.
 package main
 
 import (

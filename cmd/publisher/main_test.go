@@ -230,10 +230,10 @@ func TestInvocationErrors(t *testing.T) {
 		env:     func(h *harness) { h.env[publish.EnvIdempotencyKey] = "other" },
 		wantMsg: "GREENLIGHT_IDEMPOTENCY_KEY differs",
 	}, {
-		name:    "insights mode",
+		name:    "unknown mode",
 		args:    []string{"--driver", "slack"},
-		env:     func(h *harness) { h.env["GREENLIGHT_MODE"] = "insights" },
-		wantMsg: "GREENLIGHT_MODE=insights is not supported",
+		env:     func(h *harness) { h.env["GREENLIGHT_MODE"] = "Insights" },
+		wantMsg: `GREENLIGHT_MODE="Insights" is not known: the controller sets it to publish or insights (unset means publish)`,
 	}, {
 		name:    "slack webhook URL unset",
 		args:    []string{"--driver", "slack"},

@@ -40,6 +40,11 @@ const (
 //     Idempotency-Key, which Mastodon keeps for an hour: a repeat returns the first status.
 //
 // The result is the status's id and url.
+//
+// In insights mode it asks GET /api/v1/statuses/:id for the status GREENLIGHT_REMOTE_ID names,
+// on the same server and with the same token (which then also needs the scope read:statuses),
+// and reports likes = favourites_count, shares = reblogs_count, replies = replies_count;
+// Mastodon counts no impressions. A 404 or 410 means the status was deleted.
 type mastodon struct {
 	server       string
 	token        string
@@ -107,7 +112,7 @@ func (m *mastodon) deliver(ctx context.Context, p post) (publish.Result, error) 
 		return publish.Result{}, refusedf("the status cannot be encoded: %v", err)
 	}
 	header := m.header()
-	header.Set(headerContentType, "application/json")
+	header.Set(headerContentType, mediaTypeJSON)
 	header.Set("Idempotency-Key", p.IdempotencyKey)
 	got, err := m.remote.do(ctx, request{
 		who:    driverMastodon,
@@ -242,4 +247,42 @@ func mediaForm(file answer, name, description string) ([]byte, string, error) {
 		return nil, "", err
 	}
 	return buf.Bytes(), form.FormDataContentType(), nil
+}
+
+// mastodonCounters are the counters of a Status; a status always has all three.
+type mastodonCounters struct {
+	ID         string `json:"id"`
+	Favourites *int64 `json:"favourites_count"`
+	Reblogs    *int64 `json:"reblogs_count"`
+	Replies    *int64 `json:"replies_count"`
+}
+
+func (m *mastodon) insights(ctx context.Context, _ post, target remotePost) (engagement, error) {
+	if target.id == "" {
+		return engagement{}, configErrorf("%s is not set: the mastodon driver reads the counters of the status with this id; "+
+			"the controller sets it from the channel's status id", envRemoteID)
+	}
+	got, err := m.remote.do(ctx, request{
+		who:            driverMastodon,
+		method:         http.MethodGet,
+		url:            m.server + "/api/v1/statuses/" + url.PathEscape(target.id),
+		header:         m.header(),
+		answerStatuses: goneStatuses,
+	})
+	if err != nil {
+		return engagement{}, err
+	}
+	if got.status == http.StatusNotFound || got.status == http.StatusGone {
+		return gone(target.id), nil
+	}
+	var status mastodonCounters
+	if err := json.Unmarshal(got.body, &status); err != nil || status.ID == "" ||
+		status.Favourites == nil || status.Reblogs == nil || status.Replies == nil {
+		return engagement{}, refusedf("mastodon answered %d to the request for status %s but not with a status and its counters",
+			got.status, target.id)
+	}
+	if *status.Favourites < 0 || *status.Reblogs < 0 || *status.Replies < 0 {
+		return engagement{}, refusedf("mastodon answered negative counters for status %s", target.id)
+	}
+	return engagement{Likes: *status.Favourites, Shares: *status.Reblogs, Replies: *status.Replies}, nil
 }

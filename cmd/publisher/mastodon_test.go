@@ -33,11 +33,21 @@ type fakeMastodon struct {
 	// echoToken puts the presented token into 401 answers, as a careless proxy might.
 	echoToken bool
 
+	// counters are the favourites, reblogs and replies of the statuses GET /api/v1/statuses/:id
+	// knows; any other id answers 404, as a deleted status does.
+	counters map[string][3]int64
+	// failGets answers the first GET /api/v1/statuses/:id with these statuses, each with
+	// Retry-After: retryAfter when that is set.
+	failGets   []int
+	retryAfter string
+
 	media        map[string]*fakeMedia
 	mediaChecks  int
 	statusByKey  map[string]mastodonStatus
 	statusBodies []statusRequest
 	statusCalls  int
+	// requests are the method and path of every request, in order.
+	requests []string
 }
 
 type fakeMedia struct {
@@ -57,12 +67,18 @@ type statusRequest struct {
 }
 
 func newFakeMastodon(t *testing.T) *fakeMastodon {
-	m := &fakeMastodon{media: map[string]*fakeMedia{}, statusByKey: map[string]mastodonStatus{}}
+	m := &fakeMastodon{media: map[string]*fakeMedia{}, statusByKey: map[string]mastodonStatus{}, counters: map[string][3]int64{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v2/media", m.authorized(m.upload))
 	mux.HandleFunc("GET /api/v1/media/{id}", m.authorized(m.getMedia))
 	mux.HandleFunc("POST /api/v1/statuses", m.authorized(m.createStatus))
-	m.srv = httptest.NewTLSServer(mux)
+	mux.HandleFunc("GET /api/v1/statuses/{id}", m.authorized(m.getStatus))
+	m.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		m.requests = append(m.requests, r.Method+" "+r.URL.Path)
+		m.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(m.srv.Close)
 	return m
 }
@@ -177,6 +193,38 @@ func (m *fakeMastodon) createStatus(w http.ResponseWriter, r *http.Request) {
 		m.statusByKey[req.key] = status
 	}
 	writeJSON(w, http.StatusOK, status)
+}
+
+// getStatus answers a Status with its counters, as Mastodon does (trimmed to a few fields).
+func (m *fakeMastodon) getStatus(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.failGets) > 0 {
+		status := m.failGets[0]
+		m.failGets = m.failGets[1:]
+		if m.retryAfter != "" {
+			w.Header().Set("Retry-After", m.retryAfter)
+		}
+		writeJSON(w, status, map[string]string{"error": "Too many requests"})
+		return
+	}
+	id := r.PathValue("id")
+	counts, ok := m.counters[id]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Record not found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": id, "url": "https://social.example/@greenlight/" + id, "content": "<p>We launched Greenlight!</p>",
+		"visibility": "public", "favourites_count": counts[0], "reblogs_count": counts[1], "replies_count": counts[2],
+		"account": map[string]any{"id": "1", "followers_count": 5000},
+	})
+}
+
+func (m *fakeMastodon) requestLog() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.requests...)
 }
 
 func (m *fakeMastodon) statuses() []statusRequest {

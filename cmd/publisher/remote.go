@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -60,17 +61,20 @@ type request struct {
 	timeout time.Duration
 	// maxAnswer overrides defaultMaxAnswer when set.
 	maxAnswer int64
+	// answerStatuses are non-2xx statuses that come back as an answer, not as a failure, for a
+	// caller that gives them a meaning of their own (a 404 in insights mode: a deleted post).
+	answerStatuses []int
 }
 
-// answer is a 2xx response, read whole.
+// answer is a 2xx response, or one of the request's answerStatuses, read whole.
 type answer struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
-// do sends req until it gets a 2xx answer, a permanent failure, or has made maxAttempts
-// attempts. 429, 5xx and network errors (timeouts included) are retried after a backoff that
+// do sends req until it gets a 2xx answer (or one of req.answerStatuses), a permanent
+// failure, or has made maxAttempts attempts. 429, 5xx and network errors (timeouts included) are retried after a backoff that
 // doubles from r.backoff up to r.maxBackoff; Retry-After replaces it, capped at r.maxBackoff.
 func (r *remote) do(ctx context.Context, req request) (answer, error) {
 	wait := r.backoff
@@ -135,7 +139,7 @@ func (r *remote) attempt(ctx context.Context, req request) (answer, time.Duratio
 	status := strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))
 
 	switch code := resp.StatusCode; {
-	case code >= 200 && code < 300:
+	case code >= 200 && code < 300, slices.Contains(req.answerStatuses, code):
 		if readErr != nil {
 			return answer{}, 0, retryablef("%s answered %s but its body could not be read: %s",
 				req.who, status, outbound.DescribeTransportError(readErr, req.who, timeout))

@@ -38,6 +38,9 @@ const (
 // headerContentType is the Content-Type header's canonical name.
 const headerContentType = "Content-Type"
 
+// mediaTypeJSON is what the publisher sends, and asks for, as JSON.
+const mediaTypeJSON = "application/json"
+
 // options are the command-line flags.
 type options struct {
 	driver         string
@@ -71,6 +74,10 @@ func (p program) run(ctx context.Context, args []string, env func(string) string
 	if errors.Is(err, flag.ErrHelp) {
 		return exitPublished
 	}
+	mode := modePublish
+	if err == nil {
+		mode, err = readMode(env)
+	}
 	var loaded post
 	if err == nil {
 		loaded, err = loadPost(env)
@@ -78,29 +85,48 @@ func (p program) run(ctx context.Context, args []string, env func(string) string
 	if err == nil {
 		log = log.With("post", loaded.Namespace+"/"+loaded.Name, "channel", loaded.Channel, "driver", opts.driver)
 	}
+	if err == nil && mode == modeInsights {
+		err = checkInsightsDriver(opts.driver, loaded.Channel)
+	}
 	var d driver
 	if err == nil {
 		d, err = newDriver(opts, env, secrets, p.remote(opts, log))
 	}
-	var result publish.Result
+	var result any
 	if err == nil {
-		result, err = d.deliver(ctx, loaded)
+		if mode == modePublish {
+			result, err = publishPost(ctx, d, loaded, log)
+		} else { // never publish unless asked to
+			result, err = readInsights(ctx, d, loaded, env, log)
+		}
 	}
 	if err != nil {
 		message := secrets.redact(truncate(err.Error(), maxTerminationMessage))
-		log.Error("Failed to publish", "error", message)
+		what := "Failed to publish"
+		if mode == modeInsights {
+			what = "Failed to read insights"
+		}
+		log.Error(what, "error", message)
 		writeTerminationLog(log, opts.terminationLog, message)
 		return exitCode(err)
 	}
 
 	data, err := json.Marshal(result)
-	if err != nil { // two strings always encode
+	if err != nil { // strings and integers always encode
 		panic(err)
 	}
-	log.Info("Published post", "id", result.ID, "url", result.URL)
 	_, _ = fmt.Fprintln(stdout, string(data))
 	writeTerminationLog(log, opts.terminationLog, secrets.redact(string(data)))
 	return exitPublished
+}
+
+// publishPost publishes the post and says where it now lives.
+func publishPost(ctx context.Context, d driver, p post, log *slog.Logger) (publish.Result, error) {
+	result, err := d.deliver(ctx, p)
+	if err == nil {
+		log.Info("Published post", "id", result.ID, "url", result.URL)
+	}
+	return result, err
 }
 
 func (p program) remote(o options, log *slog.Logger) *remote {
@@ -127,7 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "attempts per request; 429, 5xx and network errors are retried")
 	fs.StringVar(&o.visibility, "visibility", "public", "mastodon: public, unlisted, private or direct")
 	fs.StringVar(&o.language, "language", "", "mastodon: ISO 639 language of the status (default: the server decides)")
-	fs.BoolVar(&o.allowHTTP, "allow-http", false, "webhook: also accept an http:// WEBHOOK_URL, for receivers inside the cluster")
+	fs.BoolVar(&o.allowHTTP, "allow-http", false, "webhook: also accept an http:// WEBHOOK_URL and GREENLIGHT_REMOTE_URL, for receivers inside the cluster")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -157,10 +183,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // loadPost reads post.json and checks it against the env the controller set beside it.
 func loadPost(env func(string) string) (post, error) {
-	if mode := env("GREENLIGHT_MODE"); mode != "" && mode != "publish" {
-		// Insights Jobs run the same template; publishing from one would post again.
-		return post{}, configErrorf("GREENLIGHT_MODE=%s is not supported by this publisher; it only publishes", mode)
-	}
 	path := env(publish.EnvPostFile)
 	if path == "" {
 		return post{}, configErrorf("%s is not set: it must name post.json, which the controller mounts at %s",

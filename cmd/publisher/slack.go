@@ -69,7 +69,7 @@ func (s *slack) deliver(ctx context.Context, p post) (publish.Result, error) {
 		who:    driverSlack,
 		method: http.MethodPost,
 		url:    s.url,
-		header: http.Header{headerContentType: {"application/json"}},
+		header: http.Header{headerContentType: {mediaTypeJSON}},
 		body:   body,
 	})
 	if err != nil {

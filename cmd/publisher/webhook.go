@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,10 +23,24 @@ import (
 // The receiver answers 2xx with JSON {"id": "...", "url": "..."}: where the post now lives
 // ("url" required). A receiver that honours Idempotency-Key answers a repeat with the first
 // answer, so a retried Job never publishes twice.
+//
+// In insights mode it sends a GET to GREENLIGHT_REMOTE_URL, the "url" the receiver answered
+// when the post was published (https://, or http:// with --allow-http; redirects are refused):
+//
+//	Accept: application/json
+//	Idempotency-Key: <GREENLIGHT_IDEMPOTENCY_KEY>
+//	X-Greenlight-Signature: sha256=<hex HMAC-SHA256 of the request target, keyed with WEBHOOK_SECRET>
+//
+// The request target is the URL's path and query exactly as they appear on the request line
+// ("/posts/7?view=stats"; "/" for an empty path): a GET has no body, and signing the target
+// binds each signature to the post it asks about. The receiver answers 2xx with JSON
+// {"likes": N, "shares": N, "replies": N, "impressions": N} ("impressions" optional, no negative
+// numbers, at most 64 KiB, other fields ignored), or 404 or 410 when the post was deleted.
 type webhook struct {
-	url    string
-	secret []byte
-	remote *remote
+	url       string
+	secret    []byte
+	allowHTTP bool
+	remote    *remote
 }
 
 func newWebhook(env func(string) string, allowHTTP bool, secrets *redactor, r *remote) (*webhook, error) {
@@ -43,7 +58,7 @@ func newWebhook(env func(string) string, allowHTTP bool, secrets *redactor, r *r
 		return nil, configErrorf("WEBHOOK_SECRET is not set: the publisher refuses unsigned deliveries; " +
 			"set it from a Secret to the key the receiver checks X-Greenlight-Signature with")
 	}
-	return &webhook{url: endpoint, secret: []byte(secret), remote: r}, nil
+	return &webhook{url: endpoint, secret: []byte(secret), allowHTTP: allowHTTP, remote: r}, nil
 }
 
 // signature is the X-Greenlight-Signature value for body.
@@ -59,7 +74,7 @@ func (w *webhook) deliver(ctx context.Context, p post) (publish.Result, error) {
 		method: http.MethodPost,
 		url:    w.url,
 		header: http.Header{
-			headerContentType:        {"application/json"},
+			headerContentType:        {mediaTypeJSON},
 			"Idempotency-Key":        {p.IdempotencyKey},
 			"X-Greenlight-Signature": {signature(w.secret, p.raw)},
 		},
@@ -78,6 +93,66 @@ func (w *webhook) deliver(ctx context.Context, p post) (publish.Result, error) {
 			"saying where the post was published", got.status)
 	}
 	return result, nil
+}
+
+// webhookFigures is a receiver's insights answer; the pointers tell a missing field from 0.
+type webhookFigures struct {
+	Likes       *int64 `json:"likes"`
+	Shares      *int64 `json:"shares"`
+	Replies     *int64 `json:"replies"`
+	Impressions *int64 `json:"impressions"`
+}
+
+const webhookFiguresShape = `{"likes": N, "shares": N, "replies": N}`
+
+func (w *webhook) insights(ctx context.Context, p post, target remotePost) (engagement, error) {
+	if target.url == "" {
+		return engagement{}, configErrorf("%s is not set: the webhook driver asks the receiver at the url it answered "+
+			"when the post was published; the controller sets it from the channel's status url", envRemoteURL)
+	}
+	if problem := checkEndpoint(target.url, w.allowHTTP); problem != "" {
+		return engagement{}, configErrorf("%s %s", envRemoteURL, problem)
+	}
+	u, _ := url.Parse(target.url) // checkEndpoint parsed it
+	got, err := w.remote.do(ctx, request{
+		who:    driverWebhook,
+		method: http.MethodGet,
+		url:    target.url,
+		header: http.Header{
+			"Accept":                 {mediaTypeJSON},
+			"Idempotency-Key":        {p.IdempotencyKey},
+			"X-Greenlight-Signature": {signature(w.secret, []byte(u.RequestURI()))},
+		},
+		maxAnswer:      maxInsightsAnswer,
+		answerStatuses: goneStatuses,
+	})
+	if err != nil {
+		return engagement{}, err
+	}
+	if got.status == http.StatusNotFound || got.status == http.StatusGone {
+		return gone(target.id), nil
+	}
+	var figures webhookFigures
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(got.body, &figures); errors.As(err, &typeErr) && typeErr.Field != "" {
+		return engagement{}, refusedf("webhook answered %d with a %q that is not a whole number: counts are whole numbers",
+			got.status, typeErr.Field)
+	} else if err != nil {
+		return engagement{}, refusedf("webhook answered %d but not with JSON %s%s", got.status, webhookFiguresShape, remoteMessage(got.body))
+	}
+	for _, field := range []struct {
+		name  string
+		value *int64
+	}{{"likes", figures.Likes}, {"shares", figures.Shares}, {"replies", figures.Replies}, {"impressions", figures.Impressions}} {
+		switch {
+		case field.value == nil && field.name != "impressions":
+			return engagement{}, refusedf("webhook answered %d without %q: the receiver must answer %s, and may add \"impressions\"",
+				got.status, field.name, webhookFiguresShape)
+		case field.value != nil && *field.value < 0:
+			return engagement{}, refusedf("webhook answered %d with a negative %q: counts are never negative", got.status, field.name)
+		}
+	}
+	return engagement{Likes: *figures.Likes, Shares: *figures.Shares, Replies: *figures.Replies, Impressions: figures.Impressions}, nil
 }
 
 const schemeHTTPS = "https"
