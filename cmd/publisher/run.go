@@ -153,7 +153,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxAttempts, "max-attempts", 5, "attempts per request; 429, 5xx and network errors are retried")
 	fs.StringVar(&o.visibility, "visibility", "public", "mastodon: public, unlisted, private or direct")
 	fs.StringVar(&o.language, "language", "", "mastodon: ISO 639 language of the status (default: the server decides)")
-	fs.BoolVar(&o.allowHTTP, "allow-http", false, "webhook: also accept an http:// WEBHOOK_URL and GREENLIGHT_REMOTE_URL, for receivers inside the cluster")
+	fs.BoolVar(&o.allowHTTP, "allow-http", false,
+		"webhook: also accept an http:// WEBHOOK_URL and GREENLIGHT_REMOTE_URL, for receivers inside the cluster")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
