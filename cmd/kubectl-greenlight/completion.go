@@ -95,6 +95,25 @@ func (c *cli) completeNamespaces(cmd *cobra.Command, _ []string, _ string) ([]co
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
+// completeCampaigns completes --campaign with the campaigns of the namespace's posts.
+func (c *cli) completeCampaigns(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	cl, err := c.connect()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	posts := &greenlightv1alpha1.ContentPostList{}
+	if err := cl.List(cmd.Context(), posts, client.InNamespace(c.namespace)); err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var campaigns []cobra.Completion
+	for _, p := range posts.Items {
+		if p.Spec.Campaign != "" && !slices.Contains(campaigns, p.Spec.Campaign) {
+			campaigns = append(campaigns, p.Spec.Campaign)
+		}
+	}
+	return campaigns, cobra.ShellCompDirectiveNoFileComp
+}
+
 func boolRank(b bool) int {
 	if b {
 		return 1

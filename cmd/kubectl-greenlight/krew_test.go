@@ -60,12 +60,12 @@ func TestTheKrewManifestNamesThePlugin(t *testing.T) {
 
 	seen := map[string]bool{}
 	for _, p := range plugin.Spec.Platforms {
-		os, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
-		platform := os + "/" + arch
+		system, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
+		platform := system + "/" + arch
 		g.Expect(seen).NotTo(HaveKey(platform), "one entry per platform")
 		seen[platform] = true
 		binary := "kubectl-greenlight"
-		if os == "windows" {
+		if system == "windows" {
 			binary += ".exe"
 		}
 		g.Expect(p.Bin).To(Equal(binary), platform)
@@ -74,7 +74,7 @@ func TestTheKrewManifestNamesThePlugin(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(u.Scheme).To(Equal("https"), platform)
 		g.Expect(p.URI).To(ContainSubstring("/"+plugin.Spec.Version+"/"), "the archive of this version")
-		g.Expect(p.URI).To(MatchRegexp(regexp.QuoteMeta(fmt.Sprintf("kubectl-greenlight_%s_%s.", os, arch))+`(tar\.gz|zip)$`), platform)
+		g.Expect(p.URI).To(MatchRegexp(regexp.QuoteMeta(fmt.Sprintf("kubectl-greenlight_%s_%s.", system, arch))+`(tar\.gz|zip)$`), platform)
 		g.Expect(p.SHA256).To(MatchRegexp(`^[0-9a-f]{64}$`), platform)
 	}
 	g.Expect(seen).To(HaveKey("linux/amd64"))

@@ -87,6 +87,10 @@ Reviewers:
   kubectl greenlight withdraw POST --department D    take your decision back
   kubectl greenlight history POST                the audit trail
 
+Planners and managers:
+  kubectl greenlight calendar [--month] [--ics FILE]   the week's or month's posts and deadlines
+  kubectl greenlight report [--since 720h] [-o csv]    response times, misses, publishing results
+
 Policy admins:
   kubectl greenlight freeze POLICY --reason TEXT / unfreeze POLICY`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl greenlight"},
@@ -109,6 +113,8 @@ Policy admins:
 		c.statusCommand(),
 		c.queueCommand(),
 		c.historyCommand(),
+		c.calendarCommand(),
+		c.reportCommand(),
 		c.freezeCommand(),
 		c.unfreezeCommand(),
 	)

@@ -72,6 +72,8 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
+	// The plugin shows times in the local zone; the tests' expectations are in UTC.
+	time.Local = time.UTC
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	var err error
 	env, err = testenv.Start(testenv.WithWebhooks(), testenv.WithAdmissionPolicies())
@@ -322,16 +324,17 @@ type result struct {
 // kubectl runs the plugin in-process as person, with their kubeconfig and -n ns (when ns is not
 // empty), as `kubectl greenlight args...` would. Output is not a terminal, so it has no colour.
 func kubectl(person, ns string, args ...string) result {
-	return kubectlWithEnv(nil, person, ns, args...)
+	return kubectlAt(time.Now(), person, ns, args...)
 }
 
-func kubectlWithEnv(environment map[string]string, person, ns string, args ...string) result {
+// kubectlAt runs the plugin as kubectl does, with its clock stopped at now.
+func kubectlAt(now time.Time, person, ns string, args ...string) result {
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	full := []string{"--kubeconfig", kubeconfigs[person]}
 	if ns != "" {
 		full = append(full, "-n", ns)
 	}
-	code := run(append(full, args...), streams, time.Now, func(key string) string { return environment[key] })
+	code := run(append(full, args...), streams, func() time.Time { return now }, func(string) string { return "" })
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }
