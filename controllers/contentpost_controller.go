@@ -116,7 +116,7 @@ func (r *ContentPostReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
 	for _, phase := range []reconcilePhase{r.readInputs, r.review, r.observePublishing, r.recordObservations, r.writeStatus,
-		r.createJobs, r.judgeSignOffs} {
+		r.createJobs, r.createInsightsJobs, r.judgeSignOffs} {
 		if done, err := phase(ctx, scope); err != nil || done {
 			return scope.result, err
 		}
@@ -147,7 +147,8 @@ func (r *ContentPostReconciler) review(_ context.Context, scope *postScope) (boo
 }
 
 // observePublishing, once publishing began, acts on a retry the author asked for and reads what
-// the post's Jobs report into its channels, phase and conditions.
+// the post's Jobs report into its channels, phase and conditions, and what its insights Jobs
+// report into the channels' engagement.
 func (r *ContentPostReconciler) observePublishing(ctx context.Context, scope *postScope) (bool, error) {
 	post := scope.post
 	if !publishingStarted(post.Status.Phase) {
@@ -163,6 +164,11 @@ func (r *ContentPostReconciler) observePublishing(ctx context.Context, scope *po
 	if err := r.observe(ctx, post, status, publishers, scope.now); err != nil {
 		return false, err
 	}
+	wakeAt, err := r.observeInsights(ctx, post, status, publishers, scope.now)
+	if err != nil {
+		return false, err
+	}
+	scope.requeueAt = wakeAt
 	status.Phase = publishingPhase(status)
 	setPublishedConditions(status, post, scope.now)
 	scope.status = status

@@ -65,7 +65,8 @@ func InsightsJob(post *greenlightv1alpha1.ContentPost, channel, revision string,
 // long outage one Job reports the current figures instead of several stale ones in a row; ok is
 // false when none has come. wakeAt is when the next offset above due (or above last, when none
 // is due) comes, zero when there is none.
-func InsightsDue(after []metav1.Duration, last *metav1.Duration, publishedAt, now time.Time) (due time.Duration, ok bool, wakeAt time.Time) {
+func InsightsDue(after []metav1.Duration, last *metav1.Duration, publishedAt, now time.Time) (
+	due time.Duration, ok bool, wakeAt time.Time) {
 	offsets := make([]time.Duration, 0, len(after))
 	for _, d := range after {
 		if d.Duration > 0 && (last == nil || d.Duration > last.Duration) {

@@ -1,0 +1,151 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/publish"
+	"github.com/greenlight-operator/greenlight/internal/publish/jobplay"
+)
+
+// finishJobAt is finishJob with the Job's completion at the reconcilers' (fake) time, so that a
+// channel's publishedAt and the insights offsets after it are on the same clock.
+func finishJobAt(g Gomega, job *batchv1.Job, succeeded bool, message string) {
+	ctx := context.Background()
+	pod := jobplay.Pod(job)
+	g.Expect(k.Create(ctx, pod)).To(Succeed())
+	pod.Status = jobplay.TerminatedStatus(pod, succeeded, message)
+	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
+	g.Expect(k.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
+	jobplay.Finish(job, succeeded, fakeClock.Now())
+	g.Expect(k.Status().Update(ctx, job)).To(Succeed())
+}
+
+func TestInsightsJobsRunAtEachOffsetAndNeverChangeThePhase(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	policy := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
+	mastodon := policy.Spec.Publishing.Channels["mastodon"]
+	mastodon.Insights = &greenlightv1alpha1.ChannelInsights{After: []metav1.Duration{{Duration: 24 * time.Hour}, {Duration: time.Hour}}}
+	policy.Spec.Publishing.Channels["mastodon"] = mastodon
+	g.Expect(k.Create(ctx, policy)).To(Succeed())
+	post := newPost("launch").in(ns).now().obj()
+	post.Spec.Channels = []greenlightv1alpha1.Channel{{Name: "mastodon"}, {Name: "linkedin"}}
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
+	signOff(g, expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
+	jobs := jobsOf(g, ns, 2)
+	finishJobAt(g, jobs["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`)
+	finishJobAt(g, jobs["linkedin"], true, `{"id": "li-1", "url": "https://linkedin.example/posts/1"}`)
+	published := expectPost(g, ns, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
+
+	// Nothing is asked before the first offset, and linkedin, without insights, never is.
+	g.Consistently(func(g Gomega) { jobsOf(g, ns, 2) }, time.Second, poll).Should(Succeed())
+	g.Expect(channelOf(published, "linkedin").Insights).To(BeNil())
+
+	// At 1h: one insights Job, recorded and pinned, with the remote post's id and URL.
+	advance(g, published, time.Hour)
+	insightsJob := func(offset time.Duration) *batchv1.Job {
+		job := &batchv1.Job{}
+		name := publish.InsightsJobName("launch", "mastodon", published.Status.Revision, offset)
+		g.Eventually(func() error { return k.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, job) }, eventually, poll).Should(Succeed())
+		return job
+	}
+	first := insightsJob(time.Hour)
+	g.Expect(metav1.IsControlledBy(first, published)).To(BeTrue())
+	g.Expect(first.Labels).To(HaveKeyWithValue(publish.LabelInsights, "1h0m0s"))
+	env := envOf(first.Spec.Template.Spec.Containers[0])
+	g.Expect(env).To(HaveKeyWithValue(publish.EnvMode, publish.ModeInsights))
+	g.Expect(env).To(HaveKeyWithValue(publish.EnvRemoteID, "109"))
+	g.Expect(env).To(HaveKeyWithValue(publish.EnvRemoteURL, "https://social.example/@acme/109"))
+	g.Expect(env).To(HaveKeyWithValue(publish.EnvIdempotencyKey, publish.IdempotencyKey(published.UID, published.Status.Revision, "mastodon")))
+	g.Eventually(func(g Gomega) {
+		insights := channelOf(getPost(g, ns, "launch"), "mastodon").Insights
+		g.Expect(insights).NotTo(BeNil())
+		g.Expect(insights.Job).To(Equal(first.Name))
+		g.Expect(insights.JobUID).To(Equal(string(first.UID)))
+		g.Expect(insights.Jobs).To(Equal(int32(1)))
+	}, eventually, poll).Should(Succeed())
+
+	// A restarted manager makes no second Job for the offset.
+	restartManager(t)
+	g.Consistently(func(g Gomega) { jobsOf(g, ns, 3) }, time.Second, poll).Should(Succeed())
+
+	// Its figures land on the channel; the post stays Published.
+	finishJobAt(g, first, true, `{"likes": 5, "shares": 2, "replies": 1}`)
+	g.Eventually(func(g Gomega) {
+		got := getPost(g, ns, "launch")
+		ch := channelOf(got, "mastodon")
+		g.Expect(ch.Engagement).NotTo(BeNil())
+		g.Expect(*ch.Engagement).To(HaveField("Likes", int64(5)))
+		g.Expect(*ch.Engagement).To(And(HaveField("Shares", int64(2)), HaveField("Replies", int64(1)), HaveField("Impressions", BeNil())))
+		g.Expect(ch.Insights.LastOffset).To(Equal(&metav1.Duration{Duration: time.Hour}))
+		g.Expect(ch.Insights.Job).To(BeEmpty())
+		g.Expect(got.Status.Phase).To(Equal(greenlightv1alpha1.PostPublished))
+	}, eventually, poll).Should(Succeed())
+
+	// At 24h a second Job; it fails: the figures of 1h stay, a message says why, and the post
+	// is still Published with Published=True.
+	advance(g, published, 23*time.Hour)
+	second := insightsJob(24 * time.Hour)
+	finishJobAt(g, second, false, "mastodon answered 503 Service Unavailable")
+	g.Eventually(func(g Gomega) {
+		got := getPost(g, ns, "launch")
+		ch := channelOf(got, "mastodon")
+		g.Expect(ch.Insights.Message).To(ContainSubstring("mastodon answered 503"))
+		g.Expect(ch.Insights.LastOffset).To(Equal(&metav1.Duration{Duration: 24 * time.Hour}))
+		g.Expect(ch.Engagement.Likes).To(Equal(int64(5)))
+		g.Expect(got.Status.Phase).To(Equal(greenlightv1alpha1.PostPublished))
+		g.Expect(condition(got, greenlightv1alpha1.ConditionPublished).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(condition(got, greenlightv1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+	}, eventually, poll).Should(Succeed())
+
+	// Every offset ran once: nothing more, however long it waits.
+	advance(g, published, 1000*time.Hour)
+	g.Consistently(func(g Gomega) { jobsOf(g, ns, 4) }, time.Second, poll).Should(Succeed())
+}
+
+func TestAnInsightsJobDeletedBeforeItFinishedIsNotMadeAgain(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	policy := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
+	for name, ch := range policy.Spec.Publishing.Channels {
+		ch.Insights = &greenlightv1alpha1.ChannelInsights{After: []metav1.Duration{{Duration: time.Hour}}}
+		policy.Spec.Publishing.Channels[name] = ch
+	}
+	g.Expect(k.Create(ctx, policy)).To(Succeed())
+	post := newPost("launch").in(ns).now().obj()
+	post.Spec.Channels = []greenlightv1alpha1.Channel{{Name: "mastodon"}}
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
+	signOff(g, expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
+	finishJobAt(g, jobsOf(g, ns, 1)["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`)
+	published := expectPost(g, ns, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
+
+	advance(g, published, time.Hour)
+	name := publish.InsightsJobName("launch", "mastodon", published.Status.Revision, time.Hour)
+	g.Eventually(func(g Gomega) {
+		g.Expect(channelOf(getPost(g, ns, "launch"), "mastodon").Insights).To(HaveField("JobUID", Not(BeEmpty())))
+	}, eventually, poll).Should(Succeed())
+	g.Expect(k.Delete(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}},
+		client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+
+	g.Eventually(func(g Gomega) {
+		ch := channelOf(getPost(g, ns, "launch"), "mastodon")
+		g.Expect(ch.Insights.Message).To(ContainSubstring("was deleted before it finished"))
+		g.Expect(ch.Insights.Job).To(BeEmpty())
+	}, eventually, poll).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &batchv1.Job{})).NotTo(Succeed())
+		g.Expect(getPost(g, ns, "launch").Status.Phase).To(Equal(greenlightv1alpha1.PostPublished))
+	}, time.Second, poll).Should(Succeed())
+}
