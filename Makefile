@@ -116,6 +116,9 @@ build: manifests generate fmt vet ## Build the manager and the publisher into bi
 .PHONY: plugin
 plugin: | $(LOCALBIN) ## Build the kubectl plugin into bin/kubectl-greenlight; put bin/ on PATH (export PATH="$PWD/bin:$PATH") to run `kubectl greenlight`.
 	go build -o $(LOCALBIN)/kubectl-greenlight ./cmd/kubectl-greenlight
+	@# kubectl (1.26+) completes a plugin's arguments through kubectl_complete-<plugin> on PATH.
+	printf '#!/bin/sh\nexec kubectl-greenlight __complete "$$@"\n' > $(LOCALBIN)/kubectl_complete-greenlight
+	chmod +x $(LOCALBIN)/kubectl_complete-greenlight
 
 .PHONY: image
 image: manifests generate fmt vet ## Build the image tarball (manager and publisher, static, non-root) and the local cluster's pause image, without Docker.
