@@ -2,26 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/greenlight-operator/greenlight/internal/publish"
 )
 
 // The insights mode. The controller runs an insights Job from the channel's own jobTemplate at
-// each offset of spec.publishing.channels.<name>.insights.after, with the env below added to
-// the publishing env; the publisher then publishes nothing and reports what the published post
-// achieved so far.
-const (
-	// envMode is "publish" (or unset) in a publishing Job and "insights" in an insights Job.
-	envMode = "GREENLIGHT_MODE"
-	// envRemoteID is the remote post's id, from status.channels[].id.
-	envRemoteID = "GREENLIGHT_REMOTE_ID"
-	// envRemoteURL is where the remote post lives, from status.channels[].url.
-	envRemoteURL = "GREENLIGHT_REMOTE_URL"
-
-	modePublish  = "publish"
-	modeInsights = "insights"
-)
+// each offset of spec.publishing.channels.<name>.insights.after, with publish.EnvMode set to
+// publish.ModeInsights and publish.EnvRemoteID and publish.EnvRemoteURL added to the publishing
+// env; the publisher then publishes nothing and reports what the published post achieved.
+const modePublish = "publish"
 
 // maxInsightsAnswer bounds a webhook receiver's insights answer; four numbers need far less.
 const maxInsightsAnswer = 64 << 10
@@ -30,17 +23,10 @@ const maxInsightsAnswer = 64 << 10
 // reports zeros and says so, and exits 0, since asking again would only get the same answer.
 var goneStatuses = []int{http.StatusNotFound, http.StatusGone}
 
-// engagement is the termination message of an insights run:
-// {"likes": N, "shares": N, "replies": N, "impressions": N}.
-type engagement struct {
-	Likes   int64 `json:"likes"`
-	Shares  int64 `json:"shares"`
-	Replies int64 `json:"replies"`
-	// Impressions is left out when the remote side does not count them (Mastodon does not).
-	Impressions *int64 `json:"impressions,omitempty"`
-	// Message says why the figures are zero when the remote post no longer exists.
-	Message string `json:"message,omitempty"`
-}
+// engagement is the termination message of an insights run: {"likes": N, "shares": N,
+// "replies": N, "impressions": N}, "impressions" left out when the remote side does not count
+// them, and "message" set when the remote post no longer exists.
+type engagement = publish.EngagementReport
 
 // remotePost is the published post an insights run asks about, as the controller recorded it
 // in status.channels[]. Either field may be empty; each driver says which one it needs.
@@ -56,14 +42,14 @@ type insightsReader interface {
 
 // readMode reads GREENLIGHT_MODE: unset means publish.
 func readMode(env func(string) string) (string, error) {
-	switch mode := env(envMode); mode {
+	switch mode := env(publish.EnvMode); mode {
 	case "", modePublish:
 		return modePublish, nil
-	case modeInsights:
-		return modeInsights, nil
+	case publish.ModeInsights:
+		return publish.ModeInsights, nil
 	default:
 		return "", configErrorf("%s=%q is not known: the controller sets it to %s or %s (unset means %s)",
-			envMode, truncate(mode, 40), modePublish, modeInsights, modePublish)
+			publish.EnvMode, truncate(mode, 40), modePublish, publish.ModeInsights, modePublish)
 	}
 }
 
@@ -80,15 +66,27 @@ func checkInsightsDriver(driver, channel string) error {
 
 // readInsights asks the remote side what the post published there achieved. Nothing is
 // published: every request an insights run makes is a GET.
-func readInsights(ctx context.Context, d driver, p post, env func(string) string, log *slog.Logger) (engagement, error) {
+//
+// who names the driver in messages.
+func readInsights(ctx context.Context, d driver, who string, p post, env func(string) string, log *slog.Logger) (
+	engagement, error) {
 	reader, ok := d.(insightsReader)
 	if !ok {
-		return engagement{}, configErrorf("this driver reports no insights: remove insights from channel %q", p.Channel)
+		return engagement{}, configErrorf("the %s driver reports no insights: remove insights from channel %q", who, p.Channel)
 	}
-	target := remotePost{id: strings.TrimSpace(env(envRemoteID)), url: strings.TrimSpace(env(envRemoteURL))}
+	target := remotePost{id: strings.TrimSpace(env(publish.EnvRemoteID)), url: strings.TrimSpace(env(publish.EnvRemoteURL))}
 	got, err := reader.insights(ctx, p, target)
 	if err != nil {
 		return engagement{}, err
+	}
+	// The controller's own check of the termination message: figures it would not record (a
+	// receiver's absurd count) fail here, where the remote side can be named.
+	encoded, err := json.Marshal(got)
+	if err == nil {
+		_, err = publish.ParseEngagement(encoded)
+	}
+	if err != nil {
+		return engagement{}, refusedf("%s answered figures that cannot be recorded: %v", who, err)
 	}
 	if got.Message != "" {
 		log.Info("Remote post no longer exists; reporting zeros", "id", target.id)

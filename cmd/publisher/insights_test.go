@@ -364,6 +364,14 @@ func TestWebhookInsightsFailures(t *testing.T) {
 		wantCode: exitRefused,
 		wantMsg:  `webhook answered 200 with a negative "impressions": counts are never negative`,
 	}, {
+		name: "a count the controller would not record",
+		setup: func(_ *harness, rcv *insightsReceiver) {
+			rcv.answer = `{"likes":1,"shares":2,"replies":1152921504606846976}`
+		},
+		wantCode: exitRefused,
+		wantMsg: "webhook answered figures that cannot be recorded: " +
+			"the insights Job reported replies 1152921504606846976; each figure must be from 0 to 1125899906842624",
+	}, {
 		name:     "a fraction",
 		setup:    func(_ *harness, rcv *insightsReceiver) { rcv.answer = `{"likes":1.5,"shares":2,"replies":0}` },
 		wantCode: exitRefused,

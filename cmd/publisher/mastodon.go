@@ -260,7 +260,7 @@ type mastodonCounters struct {
 func (m *mastodon) insights(ctx context.Context, _ post, target remotePost) (engagement, error) {
 	if target.id == "" {
 		return engagement{}, configErrorf("%s is not set: the mastodon driver reads the counters of the status with this id; "+
-			"the controller sets it from the channel's status id", envRemoteID)
+			"the controller sets it from the channel's status id", publish.EnvRemoteID)
 	}
 	got, err := m.remote.do(ctx, request{
 		who:            driverMastodon,

@@ -85,7 +85,7 @@ func (p program) run(ctx context.Context, args []string, env func(string) string
 	if err == nil {
 		log = log.With("post", loaded.Namespace+"/"+loaded.Name, "channel", loaded.Channel, "driver", opts.driver)
 	}
-	if err == nil && mode == modeInsights {
+	if err == nil && mode == publish.ModeInsights {
 		err = checkInsightsDriver(opts.driver, loaded.Channel)
 	}
 	var d driver
@@ -97,13 +97,13 @@ func (p program) run(ctx context.Context, args []string, env func(string) string
 		if mode == modePublish {
 			result, err = publishPost(ctx, d, loaded, log)
 		} else { // never publish unless asked to
-			result, err = readInsights(ctx, d, loaded, env, log)
+			result, err = readInsights(ctx, d, opts.driver, loaded, env, log)
 		}
 	}
 	if err != nil {
 		message := secrets.redact(truncate(err.Error(), maxTerminationMessage))
 		what := "Failed to publish"
-		if mode == modeInsights {
+		if mode == publish.ModeInsights {
 			what = "Failed to read insights"
 		}
 		log.Error(what, "error", message)

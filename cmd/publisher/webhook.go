@@ -108,10 +108,10 @@ const webhookFiguresShape = `{"likes": N, "shares": N, "replies": N}`
 func (w *webhook) insights(ctx context.Context, p post, target remotePost) (engagement, error) {
 	if target.url == "" {
 		return engagement{}, configErrorf("%s is not set: the webhook driver asks the receiver at the url it answered "+
-			"when the post was published; the controller sets it from the channel's status url", envRemoteURL)
+			"when the post was published; the controller sets it from the channel's status url", publish.EnvRemoteURL)
 	}
 	if problem := checkEndpoint(target.url, w.allowHTTP); problem != "" {
-		return engagement{}, configErrorf("%s %s", envRemoteURL, problem)
+		return engagement{}, configErrorf("%s %s", publish.EnvRemoteURL, problem)
 	}
 	u, _ := url.Parse(target.url) // checkEndpoint parsed it
 	got, err := w.remote.do(ctx, request{
