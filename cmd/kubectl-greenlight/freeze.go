@@ -70,8 +70,8 @@ func (c *cli) setFreeze(ctx context.Context, name string, freeze *greenlightv1al
 		return err
 	}
 	if p.Spec.Freeze != nil {
-		_, err = fmt.Fprintf(c.streams.Out, "ApprovalPolicy %s is frozen (%q): none of its %d posts publishes until "+
-			"`kubectl greenlight unfreeze %s`.\n", p.Name, p.Spec.Freeze.Reason, p.Status.MatchedPosts, p.Name)
+		_, err = fmt.Fprintf(c.streams.Out, "ApprovalPolicy %s is frozen (%q): no post it matches publishes until "+
+			"`kubectl greenlight unfreeze %s`.\n", p.Name, p.Spec.Freeze.Reason, p.Name)
 		return err
 	}
 	_, err = fmt.Fprintf(c.streams.Out, "ApprovalPolicy %s is not frozen: its approved posts publish when their time and windows come.\n",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -38,11 +37,6 @@ type cli struct {
 	namespace string
 }
 
-// exitError carries an exit status with nothing more to print (the command printed it already).
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
 // run executes one command line and returns the process's exit status. Errors go to ErrOut: an
 // admission denial as its own sentence, anything else after "error: ".
 func run(args []string, streams genericiooptions.IOStreams, now func() time.Time, getenv func(string) string) int {
@@ -58,10 +52,6 @@ func run(args []string, streams genericiooptions.IOStreams, now func() time.Time
 	err := root.ExecuteContext(context.Background())
 	if err == nil {
 		return 0
-	}
-	var exit exitError
-	if errors.As(err, &exit) {
-		return exit.code
 	}
 	if sentence, ok := denial(err); ok {
 		_, _ = fmt.Fprintln(streams.ErrOut, sentence)
