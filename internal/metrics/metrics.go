@@ -21,10 +21,11 @@ const (
 	DeadlineMissedTotal    = "greenlight_deadline_missed_total"
 	PublishTotal           = "greenlight_publish_total"
 	Posts                  = "greenlight_posts"
+	Engagement             = "greenlight_engagement"
 )
 
 // Names lists every metric the manager registers.
-var Names = []string{SignOffResponseSeconds, TimeToApprovalSeconds, DeadlineMissedTotal, PublishTotal, Posts}
+var Names = []string{SignOffResponseSeconds, TimeToApprovalSeconds, DeadlineMissedTotal, PublishTotal, Posts, Engagement}
 
 // ResponseBuckets are human response times in seconds: 1, 5, 15 and 30 minutes, 1, 2, 4 and 8
 // hours, 1, 2 and 3 days, a week.
@@ -46,7 +47,8 @@ type Recorder struct {
 
 // NewRecorder registers Greenlight's metrics on reg. posts is the manager's cache and elected is
 // closed once the manager leads (mgr.Elected()): greenlight_posts counts the cached posts by
-// phase, and only the leader reports it.
+// phase and greenlight_engagement sums the cached posts' engagement, and only the leader reports
+// them.
 func NewRecorder(reg prometheus.Registerer, posts client.Reader, elected <-chan struct{}) (*Recorder, error) {
 	r := &Recorder{
 		response: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -69,7 +71,8 @@ func NewRecorder(reg prometheus.Registerer, posts client.Reader, elected <-chan 
 			Help: "Publishing attempts that finished, by channel and result (succeeded or failed); a retry is a new attempt.",
 		}, []string{"channel", "result"}),
 	}
-	for _, c := range []prometheus.Collector{r.response, r.approval, r.missed, r.publish, newPostsCollector(posts, elected)} {
+	for _, c := range []prometheus.Collector{r.response, r.approval, r.missed, r.publish, newPostsCollector(posts, elected),
+		newEngagementCollector(posts, elected)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -39,6 +39,7 @@ func TestRecorderExposesTheDesignedMetrics(t *testing.T) {
 	close(elected)
 	post := &greenlightv1alpha1.ContentPost{}
 	post.Namespace, post.Name, post.Status.Phase = "ns", "launch", greenlightv1alpha1.PostInReview
+	post.Status.Channels = []greenlightv1alpha1.ChannelStatus{{Name: "mastodon", Engagement: &greenlightv1alpha1.Engagement{Likes: 1}}}
 	r, reg := newTestRecorder(t, elected, post)
 	r.Record([]Observation{
 		{Metric: SignOffResponseSeconds, Department: "legal", Decision: "Approve", Seconds: 400},
@@ -124,7 +125,8 @@ func TestAlertsAndDashboardUseRegisteredMetrics(t *testing.T) {
 	g := NewWithT(t)
 	elected := make(chan struct{})
 	close(elected)
-	r, reg := newTestRecorder(t, elected)
+	r, reg := newTestRecorder(t, elected,
+		engagedPost("acme", "a", "spring", 1, map[string]*greenlightv1alpha1.Engagement{"mastodon": {Likes: 1}}))
 	r.Record([]Observation{{Metric: SignOffResponseSeconds, Department: "legal", Decision: "Approve"}, {Metric: TimeToApprovalSeconds},
 		{Metric: DeadlineMissedTotal, Department: "legal"}, {Metric: PublishTotal, Channel: "mastodon", Result: ResultSucceeded}})
 	registered := registeredNames(t, reg)
