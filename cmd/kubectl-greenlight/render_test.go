@@ -74,7 +74,10 @@ func failedPost() *greenlightv1alpha1.ContentPost {
 	post.Status.Departments[3].DecidedAt, post.Status.Departments[3].Message = at(8, 55), ""
 	post.Status.Channels = []greenlightv1alpha1.ChannelStatus{
 		{Name: "mastodon", Job: "launch-teaser-mastodon-3f2a9c1b-1", State: greenlightv1alpha1.PublishSucceeded, Attempts: 1,
-			ID: "109", URL: "https://mastodon.social/@acme/109", PublishedAt: at(9, 1)},
+			ID: "109", URL: "https://mastodon.social/@acme/109", PublishedAt: at(9, 1),
+			Engagement: &greenlightv1alpha1.Engagement{Likes: 42, Shares: 7, Replies: 3, ObservedAt: *at(10, 1)},
+			Insights: &greenlightv1alpha1.InsightsStatus{LastOffset: &metav1.Duration{Duration: time.Hour},
+				Offset: &metav1.Duration{Duration: 24 * time.Hour}, Job: "launch-teaser-mastodon-9d8e7f6a5b"}},
 		{Name: "linkedin", Job: "launch-teaser-linkedin-3f2a9c1b-2", State: greenlightv1alpha1.PublishFailed, Attempts: 2,
 			Message: "BackoffLimitExceeded: 401 Unauthorized: the access token expired"},
 	}

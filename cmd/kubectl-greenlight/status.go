@@ -268,6 +268,28 @@ func writeChannels(b *strings.Builder, v view, post *greenlightv1alpha1.ContentP
 		if ch.Message != "" {
 			fmt.Fprintf(b, "%smessage: %s\n", indent, ch.Message)
 		}
+		writeEngagement(b, v, indent, ch)
+	}
+}
+
+// writeEngagement writes what a published channel's insights Jobs reported and where they stand.
+func writeEngagement(b *strings.Builder, v view, indent string, ch greenlightv1alpha1.ChannelStatus) {
+	if e := ch.Engagement; e != nil {
+		figures := fmt.Sprintf("%d likes, %d shares, %d replies", e.Likes, e.Shares, e.Replies)
+		if e.Impressions != nil {
+			figures += fmt.Sprintf(", %d impressions", *e.Impressions)
+		}
+		fmt.Fprintf(b, "%sengagement: %s (as of %s)\n", indent, figures, v.clockTime(e.ObservedAt.Time))
+	}
+	insights := ch.Insights
+	if insights == nil {
+		return
+	}
+	if insights.Job != "" && insights.Offset != nil {
+		fmt.Fprintf(b, "%sinsights: job %s asks for the figures %s after publishing\n", indent, insights.Job, insights.Offset.Duration)
+	}
+	if insights.Message != "" {
+		fmt.Fprintf(b, "%sinsights: %s\n", indent, insights.Message)
 	}
 }
 
