@@ -72,6 +72,32 @@ func (b *postBuilder) channel(name string, state greenlightv1alpha1.PublishState
 	b.post.Status.Channels = append(b.post.Status.Channels, ch)
 	return b
 }
+func (b *postBuilder) namespace(ns string) *postBuilder {
+	b.post.Namespace, b.post.UID = ns, types.UID("uid-"+ns+"-"+b.post.Name)
+	return b
+}
+
+// engagement sets the latest figures of the post's channel, which must be added already;
+// impressions < 0 means the channel does not report impressions.
+func (b *postBuilder) engagement(channel string, likes, shares, replies, impressions int64) *postBuilder {
+	for i := range b.post.Status.Channels {
+		if b.post.Status.Channels[i].Name == channel {
+			e := &greenlightv1alpha1.Engagement{Likes: likes, Shares: shares, Replies: replies, ObservedAt: metav1.NewTime(utc(11, 25, 9, 0))}
+			if impressions >= 0 {
+				e.Impressions = &impressions
+			}
+			b.post.Status.Channels[i].Engagement = e
+			return b
+		}
+	}
+	panic("engagement for a channel the post has not got: " + channel)
+}
+
+// published adds a channel that published at publishedAt.
+func (b *postBuilder) published(channel string, publishedAt time.Time) *postBuilder {
+	return b.phase(greenlightv1alpha1.PostPublished).channel(channel, greenlightv1alpha1.PublishSucceeded, 1, publishedAt, "")
+}
+
 func (b *postBuilder) obj() greenlightv1alpha1.ContentPost { return *b.post.DeepCopy() }
 
 // newSignOff is a SignOff bound to the post's UID, created at created, with respondedAfter
@@ -102,9 +128,11 @@ func fixturePosts() []greenlightv1alpha1.ContentPost {
 			missed("legal", utc(11, 20, 17, 0)).missed("legal", utc(10, 1, 17, 0)).obj(),
 		newPost("launch-faq").campaign("spring-launch").phase(greenlightv1alpha1.PostPublished).
 			channel("mastodon", greenlightv1alpha1.PublishSucceeded, 1, utc(11, 20, 9, 0), "").
-			channel("linkedin", greenlightv1alpha1.PublishSucceeded, 2, utc(11, 21, 9, 0), "").obj(),
+			channel("linkedin", greenlightv1alpha1.PublishSucceeded, 2, utc(11, 21, 9, 0), "").
+			engagement("mastodon", 12, 4, 2, -1).engagement("linkedin", 40, 7, 3, 1500).obj(),
 		newPost("recall-notice").campaign("spring-launch").phase(greenlightv1alpha1.PostFailed).
 			channel("linkedin", greenlightv1alpha1.PublishSucceeded, 1, utc(11, 24, 11, 58), "").
+			engagement("linkedin", 5, 0, 1, -1).
 			channel("mastodon", greenlightv1alpha1.PublishFailed, 2, time.Time{}, "BackoffLimitExceeded: publisher: 401 Unauthorized").
 			condition(ready, metav1.ConditionFalse, "Failed",
 				"Publishing failed: mastodon: BackoffLimitExceeded: publisher: 401 Unauthorized. Set the annotation "+
@@ -121,6 +149,14 @@ func fixturePosts() []greenlightv1alpha1.ContentPost {
 		newPost("summer-sale").campaign("winter").phase(greenlightv1alpha1.PostFailed).
 			channel("mastodon", greenlightv1alpha1.PublishFailed, 1, time.Time{}, "BackoffLimitExceeded").
 			condition(stalled, metav1.ConditionTrue, "Failed", "Publishing failed.", utc(9, 1, 12, 0)).obj(),
+		// winter-teaser had changes requested before the window, then published within it.
+		newPost("winter-teaser").campaign("winter").published("mastodon", utc(11, 22, 9, 0)).
+			engagement("mastodon", 30, 10, 5, 900).obj(),
+		// winter-faq had changes requested too; its figures have not come yet.
+		newPost("winter-faq").campaign("winter").published("mastodon", utc(11, 23, 9, 0)).obj(),
+		// autumn-recap published before the window: only an all-time report counts it.
+		newPost("autumn-recap").campaign("winter").published("mastodon", utc(10, 1, 9, 0)).
+			engagement("mastodon", 100, 50, 20, -1).obj(),
 	}
 }
 
@@ -134,5 +170,8 @@ func fixtureSignOffs() []greenlightv1alpha1.SignOff {
 		newSignOff("launch-teaser", "marketing", approve, utc(11, 1, 10, 0), 10*time.Minute),
 		newSignOff("launch-faq", "marketing", approve, utc(11, 9, 10, 0), 45*time.Minute+30*time.Second),
 		newSignOff("black-friday", "brand", approve, utc(10, 28, 10, 0), 2*time.Hour),
+		newSignOff("winter-teaser", "brand", requestChanges, utc(10, 20, 10, 0), time.Hour), // before the window
+		newSignOff("winter-teaser", "brand", approve, utc(10, 21, 10, 0), time.Hour),        // before the window
+		newSignOff("winter-faq", "brand", requestChanges, utc(10, 22, 10, 0), time.Hour),    // before the window
 	}
 }

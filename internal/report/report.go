@@ -37,6 +37,46 @@
 // posts. A SignOff belongs to the post whose UID its label greenlight.dev/post-uid names (to the
 // post of its namespace and spec.post when it has no such label).
 //
+// # Engagement
+//
+// A channel of a post is published within the window when its status.channels[] entry is in
+// state Succeeded with publishedAt within the window (the moment "Published" above counts it),
+// whatever the post's phase (a Failed post may have published to its other channels). Its
+// figures are its latest engagement (status.channels[].engagement: what the channel's last
+// insights Job reported, whenever that was); a published channel without engagement has no
+// figures (a channel whose policy asks for no insights never has any). A post is published
+// within the window when at least one of its channels is, and its figures are the sums over
+// those of its channels that have figures (impressions over those that report them). The total
+// engagement of a post or channel is likes + shares + replies; impressions are never part of
+// it, since only some channels report them.
+//
+//   - Engagement of a channel: over the posts published to the channel within the window, how
+//     many have figures ("with figures"), and the sums of their likes, shares and replies;
+//     impressions are summed over the posts whose figures include impressions, and how many
+//     did is said beside the sum.
+//   - Top posts: the posts published within the window that have figures, by total engagement,
+//     highest first; ties are broken by more impressions (none reported counts as 0), then by
+//     namespace/name in alphabetical order. At most five are shown, each with its campaign and
+//     the figures of each of its channels.
+//   - Engagement by review path: the posts published within the window, split into "approved
+//     at once" (no SignOff with decision RequestChanges belongs to the post) and "changes
+//     requested first" (at least one does, whenever it was created, whatever its revision; a
+//     withdrawn one is gone and no longer does). For each group: how many posts, how many of them have figures, and the average likes,
+//     shares and replies per post with figures (none without such a post). This is a
+//     correlation over few posts, not proof that review makes posts better or worse: which
+//     posts get changes requested, their campaign, channel and timing all differ too.
+//
+// With a campaign, only that campaign's posts count, as everywhere in the report.
+//
+// The totals of a channel equal what the gauge greenlight_engagement{namespace, campaign,
+// channel, kind} reports at the same moment whenever the window covers every published post
+// (--since 0, or a window that starts before the first publish; a shorter window leaves out the
+// posts published before it). That gauge is, for kind likes, shares, replies or impressions,
+// the sum over published posts (each channel in state Succeeded, whatever the post's phase) of
+// their latest engagement, impressions over the posts that report them; the report's likes of
+// channel C equal sum(greenlight_engagement{channel="C", kind="likes"}) over the namespaces the
+// report lists, and with --campaign K over campaign="K" only.
+//
 // # Where the report and the metrics differ
 //
 // The metrics count events as they happen; the report reads what the API server keeps now. A
@@ -56,6 +96,7 @@
 package report
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -92,7 +133,16 @@ type Report struct {
 	Channels []Channel
 	// Problems are the posts that expired or failed within the window, oldest first.
 	Problems []Problem
+	// TopPosts are the posts published within the window with the most engagement, at most
+	// TopPostsShown, best first (see the package doc).
+	TopPosts []TopPost
+	// ReviewPaths split the posts published within the window by how their review went:
+	// always two entries, ApprovedAtOnce then ChangesRequestedFirst.
+	ReviewPaths []ReviewPath
 }
+
+// TopPostsShown is how many top posts a report shows at most.
+const TopPostsShown = 5
 
 // Department is what one department did in the window. Departments of different policies that
 // share a name are one department here, as in the metrics.
@@ -112,12 +162,95 @@ type Department struct {
 	MissedDeadlines int
 }
 
-// Channel is the publishing attempts on one channel that finished within the window.
-// Engagement totals per channel (issue 13) belong here as fields of their own.
+// Channel is the publishing attempts on one channel that finished within the window, and what
+// the posts published by them achieved.
 type Channel struct {
 	Name string
-	// Published counts attempts that succeeded; Failed those that failed.
+	// Published counts attempts that succeeded; Failed those that failed. A channel succeeds
+	// at most once per post, so Published is also the number of posts published to it.
 	Published, Failed int
+	// Engagement sums the figures of the posts published to the channel within the window;
+	// its Reports counts those posts that have figures.
+	Engagement Engagement
+}
+
+// Engagement is a sum of published channels' latest figures (status.channels[].engagement).
+type Engagement struct {
+	// Reports counts the figures summed, one per post and channel that has them.
+	Reports                int
+	Likes, Shares, Replies int64
+	// ImpressionReports counts the figures that include impressions; Impressions sums theirs.
+	ImpressionReports int
+	Impressions       int64
+}
+
+// Total is the engagement that ranks posts: likes + shares + replies.
+func (e Engagement) Total() int64 { return e.Likes + e.Shares + e.Replies }
+
+func (e *Engagement) add(figures greenlightv1alpha1.Engagement) {
+	e.Reports++
+	e.Likes += figures.Likes
+	e.Shares += figures.Shares
+	e.Replies += figures.Replies
+	if figures.Impressions != nil {
+		e.ImpressionReports++
+		e.Impressions += *figures.Impressions
+	}
+}
+
+func (e *Engagement) addAll(other Engagement) {
+	e.Reports += other.Reports
+	e.Likes += other.Likes
+	e.Shares += other.Shares
+	e.Replies += other.Replies
+	e.ImpressionReports += other.ImpressionReports
+	e.Impressions += other.Impressions
+}
+
+// TopPost is a post published within the window and what it achieved there.
+type TopPost struct {
+	Namespace, Post, Campaign string
+	// Engagement sums the figures of the post's channels published within the window; its
+	// Reports counts the channels with figures.
+	Engagement Engagement
+	// Channels are those channels' figures, by channel name.
+	Channels []ChannelEngagement
+}
+
+// ChannelEngagement is one channel's latest figures for one post.
+type ChannelEngagement struct {
+	Name    string
+	Figures greenlightv1alpha1.Engagement
+}
+
+// Review paths: how a published post's review went.
+const (
+	// PathApprovedAtOnce: no SignOff of the post requested changes.
+	PathApprovedAtOnce = "ApprovedAtOnce"
+	// PathChangesRequestedFirst: at least one SignOff of the post requested changes.
+	PathChangesRequestedFirst = "ChangesRequestedFirst"
+)
+
+// ReviewPath is the engagement of the posts published within the window that went one way
+// through review.
+type ReviewPath struct {
+	// Path is PathApprovedAtOnce or PathChangesRequestedFirst.
+	Path string
+	// Posts counts the posts published within the window on this path; WithFigures those of
+	// them that have figures.
+	Posts, WithFigures int
+	// Engagement sums the figures of the posts with figures.
+	Engagement Engagement
+}
+
+// Averages are the average likes, shares and replies per post with figures; ok is false when
+// no post has figures.
+func (p ReviewPath) Averages() (likes, shares, replies float64, ok bool) {
+	if p.WithFigures == 0 {
+		return 0, 0, 0, false
+	}
+	n := float64(p.WithFigures)
+	return float64(p.Engagement.Likes) / n, float64(p.Engagement.Shares) / n, float64(p.Engagement.Replies) / n, true
 }
 
 // Problem is a post that expired or failed, and why.
@@ -147,7 +280,7 @@ func Build(posts []greenlightv1alpha1.ContentPost, signOffs []greenlightv1alpha1
 	}
 	t := &tally{report: r, now: opts.Now, departments: map[string]*Department{}, channels: map[string]*Channel{},
 		responses: map[string][]time.Duration{}, byUID: map[string]*greenlightv1alpha1.ContentPost{},
-		byName: map[string]*greenlightv1alpha1.ContentPost{}}
+		byName: map[string]*greenlightv1alpha1.ContentPost{}, changesRequested: map[*greenlightv1alpha1.ContentPost]bool{}}
 	for i := range posts {
 		post := &posts[i]
 		t.byUID[string(post.UID)] = post
@@ -172,6 +305,17 @@ type tally struct {
 	// responses are the response times of each department's timed reviews.
 	responses     map[string][]time.Duration
 	byUID, byName map[string]*greenlightv1alpha1.ContentPost
+	// published are the posts published within the window, with their figures.
+	published []publishedPost
+	// changesRequested holds the posts that a RequestChanges SignOff belongs to.
+	changesRequested map[*greenlightv1alpha1.ContentPost]bool
+}
+
+// publishedPost is a post published within the window and the figures of its channels
+// published there.
+type publishedPost struct {
+	post    *greenlightv1alpha1.ContentPost
+	figures TopPost
 }
 
 func (t *tally) department(name string) *Department {
@@ -188,8 +332,8 @@ func (t *tally) channel(name string) *Channel {
 	return t.channels[name]
 }
 
-// addPost counts the post's missed deadlines and finished publishing attempts, and lists it
-// when it expired or failed within the window.
+// addPost counts the post's missed deadlines, finished publishing attempts and engagement, and
+// lists it when it expired or failed within the window.
 func (t *tally) addPost(post *greenlightv1alpha1.ContentPost) {
 	r := t.report
 	for _, m := range post.Status.MissedDeadlines {
@@ -197,9 +341,18 @@ func (t *tally) addPost(post *greenlightv1alpha1.ContentPost) {
 			t.department(m.Department).MissedDeadlines++
 		}
 	}
+	published := false
+	figures := TopPost{Namespace: post.Namespace, Post: post.Name, Campaign: post.Spec.Campaign}
 	for _, ch := range post.Status.Channels {
 		if ch.State == greenlightv1alpha1.PublishSucceeded && ch.PublishedAt != nil && r.within(ch.PublishedAt.Time) {
-			t.channel(ch.Name).Published++
+			published = true
+			channel := t.channel(ch.Name)
+			channel.Published++
+			if ch.Engagement != nil {
+				channel.Engagement.add(*ch.Engagement)
+				figures.Engagement.add(*ch.Engagement)
+				figures.Channels = append(figures.Channels, ChannelEngagement{Name: ch.Name, Figures: *ch.Engagement.DeepCopy()})
+			}
 		}
 		if failed := failedAttempts(ch); failed > 0 && r.within(failureTime(post, ch, t.now)) {
 			t.channel(ch.Name).Failed += failed
@@ -208,11 +361,21 @@ func (t *tally) addPost(post *greenlightv1alpha1.ContentPost) {
 	if problem, ok := problemOf(post); ok && r.within(problem.At) {
 		r.Problems = append(r.Problems, problem)
 	}
+	if published {
+		slices.SortFunc(figures.Channels, func(a, b ChannelEngagement) int { return strings.Compare(a.Name, b.Name) })
+		t.published = append(t.published, publishedPost{post: post, figures: figures})
+	}
 }
 
-// addSignOff counts a SignOff created within the window as a review of its department.
+// addSignOff counts a SignOff created within the window as a review of its department, and
+// notes a RequestChanges SignOff against its post whenever it was created.
 func (t *tally) addSignOff(s *greenlightv1alpha1.SignOff) {
 	r := t.report
+	if s.Spec.Decision == greenlightv1alpha1.DecisionRequestChanges {
+		if post := postOf(s, t.byUID, t.byName); post != nil {
+			t.changesRequested[post] = true
+		}
+	}
 	if !r.within(s.CreationTimestamp.Time) {
 		return
 	}
@@ -261,6 +424,44 @@ func (t *tally) finish() {
 		}
 		return strings.Compare(a.Namespace+"/"+a.Post, b.Namespace+"/"+b.Post)
 	})
+	t.finishEngagement()
+}
+
+// finishEngagement ranks the top posts and splits the published posts by review path.
+func (t *tally) finishEngagement() {
+	r := t.report
+	atOnce, changed := ReviewPath{Path: PathApprovedAtOnce}, ReviewPath{Path: PathChangesRequestedFirst}
+	var ranked []TopPost
+	for _, p := range t.published {
+		path := &atOnce
+		if t.changesRequested[p.post] {
+			path = &changed
+		}
+		path.Posts++
+		if p.figures.Engagement.Reports > 0 {
+			path.WithFigures++
+			path.Engagement.addAll(p.figures.Engagement)
+			ranked = append(ranked, p.figures)
+		}
+	}
+	r.ReviewPaths = []ReviewPath{atOnce, changed}
+	slices.SortFunc(ranked, compareTopPosts)
+	r.TopPosts = ranked[:min(len(ranked), TopPostsShown)]
+}
+
+// compareTopPosts orders posts best first: more total engagement, then more impressions, then
+// namespace/name alphabetically, so that equal posts always come in the same order.
+func compareTopPosts(a, b TopPost) int {
+	if c := cmp.Compare(b.Engagement.Total(), a.Engagement.Total()); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Engagement.Impressions, a.Engagement.Impressions); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Post, b.Post)
 }
 
 // within reports whether t is in the window: From <= t <= To (no lower bound for all time).

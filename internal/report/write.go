@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -84,8 +85,9 @@ func (r *Report) title() string {
 		r.From.UTC().Format(timeLayout), r.To.UTC().Format(timeLayout), HumanDuration(r.Since))
 }
 
-// WriteTable writes the report as aligned columns in three sections: departments, channels and
-// the posts that expired or failed.
+// WriteTable writes the report as aligned columns in five sections: departments, channels with
+// their engagement, the top posts, engagement by review path, and the posts that expired or
+// failed.
 func WriteTable(w io.Writer, r *Report) error {
 	var b strings.Builder
 	b.WriteString(r.title() + "\n\n")
@@ -107,12 +109,21 @@ func WriteTable(w io.Writer, r *Report) error {
 		b.WriteString("No publishing finished in this period.\n")
 	} else {
 		rows := make([][]string, 0, 1+len(r.Channels))
-		rows = append(rows, []string{"CHANNEL", "PUBLISHED", "FAILED"})
+		rows = append(rows, []string{"CHANNEL", "PUBLISHED", "FAILED", "WITH-FIGURES", "LIKES", "SHARES", "REPLIES", "IMPRESSIONS"})
 		for _, c := range r.Channels {
-			rows = append(rows, []string{c.Name, itoa(c.Published), itoa(c.Failed)})
+			e := c.Engagement
+			impressions := "-"
+			if e.ImpressionReports > 0 {
+				impressions = fmt.Sprintf("%d (%s)", e.Impressions, plural(e.ImpressionReports, "post"))
+			}
+			rows = append(rows, []string{c.Name, itoa(c.Published), itoa(c.Failed), itoa(e.Reports),
+				i64toa(e.Likes), i64toa(e.Shares), i64toa(e.Replies), impressions})
 		}
 		writeColumns(&b, rows)
 	}
+	b.WriteString("\n")
+
+	writeEngagementTable(&b, r)
 	b.WriteString("\n")
 
 	if len(r.Problems) == 0 {
@@ -130,7 +141,78 @@ func WriteTable(w io.Writer, r *Report) error {
 	return err
 }
 
+// writeEngagementTable writes the top posts and the engagement by review path, or one line
+// when no post was published in the window.
+func writeEngagementTable(b *strings.Builder, r *Report) {
+	published := 0
+	for _, p := range r.ReviewPaths {
+		published += p.Posts
+	}
+	if published == 0 {
+		b.WriteString("No post published in this period.\n")
+		return
+	}
+	if len(r.TopPosts) == 0 {
+		b.WriteString("No post published in this period has engagement figures yet.\n")
+	} else {
+		b.WriteString("Top posts by engagement (likes + shares + replies):\n")
+		rows := make([][]string, 0, 1+len(r.TopPosts))
+		rows = append(rows, []string{"RANK", "POST", "CAMPAIGN", "ENGAGEMENT", "LIKES", "SHARES", "REPLIES", "IMPRESSIONS", "CHANNELS"})
+		for i, p := range r.TopPosts {
+			e := p.Engagement
+			impressions := "-"
+			if e.ImpressionReports > 0 {
+				impressions = i64toa(e.Impressions)
+			}
+			channels := make([]string, 0, len(p.Channels))
+			for _, c := range p.Channels {
+				channels = append(channels, fmt.Sprintf("%s %d", c.Name, c.Figures.Likes+c.Figures.Shares+c.Figures.Replies))
+			}
+			rows = append(rows, []string{itoa(i + 1), p.Namespace + "/" + p.Post, orDash(p.Campaign), i64toa(e.Total()),
+				i64toa(e.Likes), i64toa(e.Shares), i64toa(e.Replies), impressions, strings.Join(channels, ", ")})
+		}
+		writeColumns(b, rows)
+	}
+	b.WriteString("\n")
+	b.WriteString("Engagement by review path (a correlation over few posts, not proof):\n")
+	rows := make([][]string, 0, 1+len(r.ReviewPaths))
+	rows = append(rows, []string{"PATH", "POSTS", "WITH-FIGURES", "AVG-LIKES", "AVG-SHARES", "AVG-REPLIES"})
+	for _, p := range r.ReviewPaths {
+		averages := []string{"-", "-", "-"}
+		if likes, shares, replies, ok := p.Averages(); ok {
+			averages = []string{oneDecimal(likes), oneDecimal(shares), oneDecimal(replies)}
+		}
+		rows = append(rows, append([]string{pathTitles[p.Path], itoa(p.Posts), itoa(p.WithFigures)}, averages...))
+	}
+	writeColumns(b, rows)
+}
+
+// pathTitles name the review paths for people.
+var pathTitles = map[string]string{
+	PathApprovedAtOnce:        "approved at once",
+	PathChangesRequestedFirst: "changes requested first",
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func oneDecimal(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
 
 // writeColumns writes rows as columns separated by two spaces, without trailing blanks.
 func writeColumns(b *strings.Builder, rows [][]string) {
@@ -169,6 +251,8 @@ type jsonReport struct {
 	Departments []jsonDepartment `json:"departments"`
 	Channels    []jsonChannel    `json:"channels"`
 	Problems    []jsonProblem    `json:"problems"`
+	TopPosts    []jsonTopPost    `json:"topPosts"`
+	ReviewPaths []jsonReviewPath `json:"reviewPaths"`
 }
 
 type jsonDepartment struct {
@@ -188,6 +272,64 @@ type jsonChannel struct {
 	Name      string `json:"name"`
 	Published int    `json:"published"`
 	Failed    int    `json:"failed"`
+	jsonEngagement
+	// PostsWithImpressions counts the posts whose figures include impressions.
+	PostsWithImpressions int `json:"postsWithImpressions"`
+}
+
+// jsonEngagement is a sum of figures; impressions is null when no figure includes them.
+type jsonEngagement struct {
+	PostsWithEngagement int    `json:"postsWithEngagement"`
+	Likes               int64  `json:"likes"`
+	Shares              int64  `json:"shares"`
+	Replies             int64  `json:"replies"`
+	Impressions         *int64 `json:"impressions"`
+}
+
+func toJSONEngagement(e Engagement) jsonEngagement {
+	doc := jsonEngagement{PostsWithEngagement: e.Reports, Likes: e.Likes, Shares: e.Shares, Replies: e.Replies}
+	if e.ImpressionReports > 0 {
+		impressions := e.Impressions
+		doc.Impressions = &impressions
+	}
+	return doc
+}
+
+type jsonTopPost struct {
+	Rank        int                     `json:"rank"`
+	Namespace   string                  `json:"namespace"`
+	Post        string                  `json:"post"`
+	Campaign    string                  `json:"campaign,omitempty"`
+	Engagement  int64                   `json:"engagement"`
+	Likes       int64                   `json:"likes"`
+	Shares      int64                   `json:"shares"`
+	Replies     int64                   `json:"replies"`
+	Impressions *int64                  `json:"impressions"`
+	Channels    []jsonChannelEngagement `json:"channels"`
+}
+
+type jsonChannelEngagement struct {
+	Name        string    `json:"name"`
+	Likes       int64     `json:"likes"`
+	Shares      int64     `json:"shares"`
+	Replies     int64     `json:"replies"`
+	Impressions *int64    `json:"impressions"`
+	ObservedAt  time.Time `json:"observedAt"`
+}
+
+// jsonReviewPath has no impressions: averaged over posts whose channels report them or not,
+// they would compare channels rather than review paths.
+type jsonReviewPath struct {
+	Path string `json:"path"`
+	// Posts counts the posts published on this path; the sums are over those with figures.
+	Posts               int      `json:"posts"`
+	PostsWithEngagement int      `json:"postsWithEngagement"`
+	Likes               int64    `json:"likes"`
+	Shares              int64    `json:"shares"`
+	Replies             int64    `json:"replies"`
+	AverageLikes        *float64 `json:"averageLikes"`
+	AverageShares       *float64 `json:"averageShares"`
+	AverageReplies      *float64 `json:"averageReplies"`
 }
 
 type jsonProblem struct {
@@ -208,10 +350,11 @@ type jsonFailedChannel struct {
 
 // WriteJSON writes the report as one indented JSON document. Durations are objects with
 // "seconds" (a number) and "human" (such as "3h12m"); a percentile without values is null;
-// times are RFC 3339 in UTC; "from" is null for all time.
+// times are RFC 3339 in UTC; "from" is null for all time. Impressions are null where no figure
+// includes them, and a review path's averages are null when none of its posts has figures.
 func WriteJSON(w io.Writer, r *Report) error {
-	doc := jsonReport{Campaign: r.Campaign, To: r.To.UTC(),
-		Departments: []jsonDepartment{}, Channels: []jsonChannel{}, Problems: []jsonProblem{}}
+	doc := jsonReport{Campaign: r.Campaign, To: r.To.UTC(), Departments: []jsonDepartment{}, Channels: []jsonChannel{},
+		Problems: []jsonProblem{}, TopPosts: []jsonTopPost{}, ReviewPaths: []jsonReviewPath{}}
 	if r.Since > 0 {
 		since, from := r.Since, r.From.UTC()
 		doc.Since, doc.From = toJSONDuration(&since), &from
@@ -222,7 +365,26 @@ func WriteJSON(w io.Writer, r *Report) error {
 			Median: toJSONDuration(d.Median), P90: toJSONDuration(d.P90), MissedDeadlines: d.MissedDeadlines})
 	}
 	for _, c := range r.Channels {
-		doc.Channels = append(doc.Channels, jsonChannel(c))
+		doc.Channels = append(doc.Channels, jsonChannel{Name: c.Name, Published: c.Published, Failed: c.Failed,
+			jsonEngagement: toJSONEngagement(c.Engagement), PostsWithImpressions: c.Engagement.ImpressionReports})
+	}
+	for i, p := range r.TopPosts {
+		e := toJSONEngagement(p.Engagement)
+		jp := jsonTopPost{Rank: i + 1, Namespace: p.Namespace, Post: p.Post, Campaign: p.Campaign, Engagement: p.Engagement.Total(),
+			Likes: e.Likes, Shares: e.Shares, Replies: e.Replies, Impressions: e.Impressions, Channels: []jsonChannelEngagement{}}
+		for _, c := range p.Channels {
+			jp.Channels = append(jp.Channels, jsonChannelEngagement{Name: c.Name, Likes: c.Figures.Likes, Shares: c.Figures.Shares,
+				Replies: c.Figures.Replies, Impressions: c.Figures.Impressions, ObservedAt: c.Figures.ObservedAt.UTC()})
+		}
+		doc.TopPosts = append(doc.TopPosts, jp)
+	}
+	for _, p := range r.ReviewPaths {
+		jp := jsonReviewPath{Path: p.Path, Posts: p.Posts, PostsWithEngagement: p.WithFigures,
+			Likes: p.Engagement.Likes, Shares: p.Engagement.Shares, Replies: p.Engagement.Replies}
+		if likes, shares, replies, ok := p.Averages(); ok {
+			jp.AverageLikes, jp.AverageShares, jp.AverageReplies = &likes, &shares, &replies
+		}
+		doc.ReviewPaths = append(doc.ReviewPaths, jp)
 	}
 	for _, p := range r.Problems {
 		jp := jsonProblem{Namespace: p.Namespace, Post: p.Post, Campaign: p.Campaign, Phase: string(p.Phase), At: p.At.UTC(),
@@ -237,26 +399,35 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return enc.Encode(doc)
 }
 
-// csvHeader is the CSV's one header row: a section column (department, channel, problem) and
-// the union of the sections' columns, empty where a column does not apply, so that a
-// spreadsheet imports one table that filters by section. Durations are whole seconds.
-var csvHeader = []string{columnSection, columnName, "namespace", columnCampaign,
+// csvHeader is the CSV's one header row: a section column (department, channel, problem,
+// top_post, review_path) and the union of the sections' columns, empty where a column does not
+// apply, so that a spreadsheet imports one table that filters by section. Durations are whole
+// seconds; impressions are empty where no figure includes them, averages where no post has
+// figures. Columns are only ever added at the end.
+var csvHeader = []string{columnSection, columnName, columnNamespace, columnCampaign,
 	"reviews", "approvals", "changes_requested", "rejections", "timed_reviews", "untimed_reviews",
 	"median_response_seconds", "p90_response_seconds", "missed_deadlines",
 	"published", "failed",
-	"phase", "at", "reason", "message"}
+	"phase", "at", "reason", "message",
+	"rank", "posts", columnPostsWithEngagement, "engagement", columnLikes, columnShares, columnReplies, "impressions",
+	"posts_with_impressions", "average_likes", "average_shares", "average_replies", "channels"}
 
-// Columns that every CSV section fills.
+// Columns that several CSV sections fill.
 const (
-	columnSection  = "section"
-	columnName     = "name"
-	columnCampaign = "campaign"
+	columnSection             = "section"
+	columnName                = "name"
+	columnNamespace           = "namespace"
+	columnCampaign            = "campaign"
+	columnPostsWithEngagement = "posts_with_engagement"
+	columnLikes               = "likes"
+	columnShares              = "shares"
+	columnReplies             = "replies"
 )
 
 // WriteCSV writes the report as CSV (RFC 4180) with one header row and a section column.
 func WriteCSV(w io.Writer, r *Report) error {
 	out := csv.NewWriter(w)
-	rows := make([][]string, 0, 1+len(r.Departments)+len(r.Channels)+len(r.Problems))
+	rows := make([][]string, 0, 1+len(r.Departments)+len(r.Channels)+len(r.Problems)+len(r.TopPosts)+len(r.ReviewPaths))
 	rows = append(rows, csvHeader)
 	row := func(values map[string]string) []string {
 		line := make([]string, len(csvHeader))
@@ -273,13 +444,36 @@ func WriteCSV(w io.Writer, r *Report) error {
 			"missed_deadlines": itoa(d.MissedDeadlines)}))
 	}
 	for _, c := range r.Channels {
-		rows = append(rows, row(map[string]string{columnSection: "channel", columnName: c.Name, columnCampaign: r.Campaign,
-			"published": itoa(c.Published), "failed": itoa(c.Failed)}))
+		values := engagementColumns(c.Engagement)
+		maps.Copy(values, map[string]string{columnSection: "channel", columnName: c.Name, columnCampaign: r.Campaign,
+			"published": itoa(c.Published), "failed": itoa(c.Failed), "posts_with_impressions": itoa(c.Engagement.ImpressionReports)})
+		rows = append(rows, row(values))
 	}
 	for _, p := range r.Problems {
-		rows = append(rows, row(map[string]string{columnSection: "problem", columnName: p.Post, "namespace": p.Namespace,
+		rows = append(rows, row(map[string]string{columnSection: "problem", columnName: p.Post, columnNamespace: p.Namespace,
 			columnCampaign: p.Campaign, "phase": string(p.Phase), "at": p.At.UTC().Format(time.RFC3339),
 			"reason": p.Reason, "message": p.Message}))
+	}
+	for i, p := range r.TopPosts {
+		values := engagementColumns(p.Engagement)
+		channels := make([]string, 0, len(p.Channels))
+		for _, c := range p.Channels {
+			channels = append(channels, c.Name)
+		}
+		maps.Copy(values, map[string]string{columnSection: "top_post", columnName: p.Post, columnNamespace: p.Namespace,
+			columnCampaign: p.Campaign, "rank": itoa(i + 1), "engagement": i64toa(p.Engagement.Total()),
+			"channels": strings.Join(channels, " ")})
+		delete(values, columnPostsWithEngagement) // a post's figures count channels, not posts
+		rows = append(rows, row(values))
+	}
+	for _, p := range r.ReviewPaths {
+		values := map[string]string{columnSection: "review_path", columnName: p.Path, columnCampaign: r.Campaign,
+			"posts": itoa(p.Posts), columnPostsWithEngagement: itoa(p.WithFigures),
+			columnLikes: i64toa(p.Engagement.Likes), columnShares: i64toa(p.Engagement.Shares), columnReplies: i64toa(p.Engagement.Replies)}
+		if likes, shares, replies, ok := p.Averages(); ok {
+			values["average_likes"], values["average_shares"], values["average_replies"] = decimal(likes), decimal(shares), decimal(replies)
+		}
+		rows = append(rows, row(values))
 	}
 	if err := out.WriteAll(rows); err != nil {
 		return fmt.Errorf("writing the report as CSV: %w", err)
@@ -293,3 +487,16 @@ func seconds(d *time.Duration) string {
 	}
 	return strconv.FormatInt(int64(d.Seconds()), 10)
 }
+
+// engagementColumns are the CSV columns of a sum of figures.
+func engagementColumns(e Engagement) map[string]string {
+	values := map[string]string{columnPostsWithEngagement: itoa(e.Reports),
+		columnLikes: i64toa(e.Likes), columnShares: i64toa(e.Shares), columnReplies: i64toa(e.Replies)}
+	if e.ImpressionReports > 0 {
+		values["impressions"] = i64toa(e.Impressions)
+	}
+	return values
+}
+
+// decimal writes an average with as many digits as it needs.
+func decimal(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
