@@ -75,7 +75,9 @@
 // the sum over published posts (each channel in state Succeeded, whatever the post's phase) of
 // their latest engagement, impressions over the posts that report them; the report's likes of
 // channel C equal sum(greenlight_engagement{channel="C", kind="likes"}) over the namespaces the
-// report lists, and with --campaign K over campaign="K" only.
+// report lists, and with --campaign K over campaign="K" only (unless the metric sums K under
+// campaign="(other)", which it does past its 200 (namespace, campaign) pairs with the most
+// recent figures).
 //
 // # Where the report and the metrics differ
 //
