@@ -192,7 +192,7 @@ cluster-down: ## Stop the local cluster (only what cluster-up started) and resto
 LIGHT ?=
 
 .PHONY: demo
-demo: build controlplane kustomize $(if $(LIGHT),,node-packages image) ## Run Greenlight with the sample posts on a local node (LIGHT=1: control plane only).
+demo: build plugin controlplane kustomize $(if $(LIGHT),,node-packages image) ## Run Greenlight with the sample posts on a local node (LIGHT=1: control plane only).
 	$(if $(LIGHT),,hack/build-controlplane.sh --node $(CONTROLPLANE))
 	$(if $(LIGHT),,go build -o $(LOCALBIN)/local-cluster ./hack/local-cluster)
 	LIGHT=$(LIGHT) KUSTOMIZE=$(KUSTOMIZE) KUBECTL=$(KUBECTL) DEMO_DIR=$(DEMO_DIR) hack/demo.sh up

@@ -93,13 +93,26 @@ show_post() {
 # as_user PERSON KUBECTL-ARGS... runs kubectl as one of the demo's people (their own kubeconfig).
 as_user() { local person=$1; shift; "$KUBECTL" --kubeconfig "$DEMO_DIR/users/$person.kubeconfig" -n "$NAMESPACE" "$@"; }
 
-# sign_off DEPARTMENT REVIEWER applies the sample SignOff for DEPARTMENT as REVIEWER, exactly as
-# written (no reviewer, no revision: admission fills both), and waits for it to be counted.
+# plugin PERSON ARGS... runs `kubectl greenlight` (the plugin, bin/kubectl-greenlight) as one of the
+# demo's people, with their own kubeconfig.
+plugin() {
+  local person=$1
+  shift
+  local shown="" arg
+  for arg in "$@"; do
+    [[ "$arg" == *" "* ]] && arg="\"$arg\""
+    shown+=" $arg"
+  done
+  echo "\$ kubectl greenlight$shown    # as $person"
+  "$BIN/kubectl-greenlight" --kubeconfig "$DEMO_DIR/users/$person.kubeconfig" -n "$NAMESPACE" "$@"
+}
+
+# sign_off DEPARTMENT REVIEWER COMMENT approves the post for DEPARTMENT as REVIEWER with the
+# plugin, which creates the SignOff (admission fills in the reviewer and the revision), waits
+# for it to be counted and says what the post waits on now.
 sign_off() {
-  local department=$1 reviewer=$2 before
-  before=$(post_field '{.metadata.resourceVersion}')
-  as_user "$reviewer" apply -f "$root/config/samples/greenlight_v1alpha1_signoff_${department}.yaml"
-  wait_for post_changed_since "$before"
+  local department=$1 reviewer=$2 comment=$3
+  plugin "$reviewer" approve "$POST" --department "$department" -m "$comment"
 }
 
 # attempt TITLE PERSON EDIT shows an attempt that admission must deny: PERSON applies the
@@ -226,7 +239,17 @@ review_and_publish() {
     done
     k patch approvalpolicy -n "$NAMESPACE" acme-brand --type=json -p "[${patch%,}]"
     echo "(the publish Jobs run on the host network, to reach the receiver on 127.0.0.1)"
+    patch=""
+    for channel in mastodon linkedin; do
+      patch+="{\"op\":\"replace\",\"path\":\"/spec/publishing/channels/$channel/insights/after\",\"value\":[\"15s\",\"40s\"]},"
+    done
+    k patch approvalpolicy -n "$NAMESPACE" acme-brand --type=json -p "[${patch%,}]"
+    echo "(insights 15 and 40 seconds after publishing instead of the sample's 1h, 24h and 168h)"
   fi
+  # The sample's Deny window holds publishing from Friday 18:00 to Monday 08:00 (Berlin); the demo
+  # drops it, so that the post publishes whatever the day.
+  k patch approvalpolicy -n "$NAMESPACE" acme-brand --type=json -p '[{"op":"remove","path":"/spec/windows"}]'
+  echo "(the demo drops the sample's weekend Deny window, so that the post publishes now)"
 
   log "dana (an author) applies the post"
   as_user dana apply -f "$root/config/samples/greenlight_v1alpha1_contentpost.yaml"
@@ -234,18 +257,30 @@ review_and_publish() {
   echo "created-by: $(post_field '{.metadata.annotations.greenlight\.dev/created-by}')"
   show_post
 
-  attempt "carol, who is in legal, tries to approve for marketing" carol ""
-  attempt "alice tries to sign off in bob's name" alice "s/^spec:/spec:\n  reviewer: bob/"
-  attempt "carol tries to approve for legal before stage brand is approved" carol \
-    "s/department: marketing/department: legal/"
+  log "carol (legal) looks at her queue: nothing waits on legal until stage brand is approved"
+  plugin carol queue
+  log "carol, who is in legal, tries to approve for marketing"
+  if plugin carol approve "$POST" --department marketing; then
+    echo "UNEXPECTED: admission accepted it" >&2
+    return 1
+  fi
+  attempt "alice tries to sign off in bob's name (a hand-written SignOff: the plugin never sets a reviewer)" alice \
+    "s/^spec:/spec:\n  reviewer: bob/"
+  log "carol tries to approve for legal before stage brand is approved"
+  if plugin carol approve "$POST" --department legal; then
+    echo "UNEXPECTED: admission accepted it" >&2
+    return 1
+  fi
 
   # Each reviewer signs off with their own credentials; admission records who and on what.
-  for signoff in marketing:alice public-relations:bob legal:carol; do
-    department=${signoff%%:*} reviewer=${signoff##*:}
-    log "$reviewer approves for $department"
-    sign_off "$department" "$reviewer"
-    show_post
-  done
+  log "alice approves for marketing"
+  sign_off marketing alice "On brand: colours and tone match the spring guide."
+  log "bob approves for public-relations"
+  sign_off public-relations bob "Fine for press: no embargoed claims."
+  log "carol sees the post in her queue now, and approves for legal"
+  plugin carol queue
+  sign_off legal carol "Claims checked against the product sheet."
+  show_post
 
   if [[ -z "${LIGHT:-}" ]]; then
     publish_on_node
@@ -263,10 +298,18 @@ review_and_publish() {
   k get post -n "$NAMESPACE" flash-sale -o jsonpath='{.status.conditions[?(@.type=="Stalled")].message}{"\n"}'
 
   log "What the chat webhook received (the sample policy posts Slack messages, the flash-sales policy JSON)"
-  grep -v "publish:" "$DEMO_DIR/receiver.log"
+  grep -v -e "publish:" -e "insights:" "$DEMO_DIR/receiver.log"
 
   log "kubectl get greenlight -A"
   k get greenlight -A
+
+  log "The people's view: the post's status, the audit trail, the calendar and the report"
+  plugin alice status "$POST"
+  plugin carol history "$POST"
+  plugin dana calendar --month
+  plugin dana calendar --ics "$DEMO_DIR/greenlight.ics" >/dev/null
+  echo "(an iCalendar file for Google Calendar or Outlook: $DEMO_DIR/greenlight.ics)"
+  plugin dana report --since 24h
 
   log "Greenlight is running. Try:"
   cat <<EOT
@@ -274,6 +317,9 @@ review_and_publish() {
   kubectl get greenlight -A
   kubectl --kubeconfig $DEMO_DIR/users/alice.kubeconfig -n $NAMESPACE get post   # as alice (marketing)
   kubectl describe post -n $NAMESPACE launch-teaser
+  export PATH=$BIN:\$PATH                           # then kubectl finds the plugin:
+  kubectl greenlight --kubeconfig $DEMO_DIR/users/carol.kubeconfig -n $NAMESPACE queue
+  kubectl greenlight -n $NAMESPACE status launch-teaser
   make demo-down        # stop everything and remove $DEMO_DIR
 EOT
 }
@@ -330,6 +376,21 @@ publish_on_node() {
   k get jobs,pods -n "$NAMESPACE" -l greenlight.dev/post="$POST" -o wide
   echo "What the receiver got:"
   grep "publish:" "$DEMO_DIR/receiver.log"
+
+  log "Insights: 15 and 40 seconds after publishing, one Job per channel asks the receiver how the post is doing"
+  wait_for_long engagement_after 15s
+  plugin dana status "$POST"
+  wait_for_long engagement_after 40s
+  echo "The figures grew (the receiver adds some at each request):"
+  post_field '{range .status.channels[*]}  {.name}: {.engagement.likes} likes, {.engagement.shares} shares, {.engagement.replies} replies, {.engagement.impressions} impressions{"\n"}{end}'
+  grep "insights:" "$DEMO_DIR/receiver.log"
+}
+
+# engagement_after OFFSET: every channel's insights Jobs up to OFFSET have reported.
+engagement_after() {
+  local offsets
+  offsets=$(post_field '{range .status.channels[*]}[{.insights.lastOffset}]{end}')
+  [[ -n "$offsets" && -z "${offsets//\[$1\]/}" ]]
 }
 
 phase_in() { local phase; phase=$(post_field '{.status.phase}'); for p in "$@"; do [[ "$phase" == "$p" ]] && return 0; done; return 1; }
