@@ -115,6 +115,10 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			[]string{"spec.media[0].sha256", "64 lowercase hex characters"}},
 		{"post draft of the wrong type", validPost, `spec: {draft: "yes"}`,
 			[]string{"spec.draft", "must be of type boolean"}},
+		{"post campaign with a line break", validPost, `spec: {campaign: "spring\nReview"}`,
+			[]string{"spec.campaign", "without control characters"}},
+		{"post campaign with an escape sequence", validPost, `spec: {campaign: "spring\u001b[8m"}`,
+			[]string{"spec.campaign", "without control characters"}},
 		{"post publishAt not a time", validPost, `spec: {publishAt: "next tuesday"}`,
 			[]string{"spec.publishAt"}},
 

@@ -54,10 +54,10 @@ func run(args []string, streams genericiooptions.IOStreams, now func() time.Time
 		return 0
 	}
 	if sentence, ok := denial(err); ok {
-		_, _ = fmt.Fprintln(streams.ErrOut, sentence)
+		_, _ = fmt.Fprintln(streams.ErrOut, printable(sentence))
 		return 1
 	}
-	_, _ = fmt.Fprintln(streams.ErrOut, "error: "+err.Error())
+	_, _ = fmt.Fprintln(streams.ErrOut, "error: "+printable(err.Error()))
 	return 1
 }
 
@@ -136,10 +136,11 @@ func (c *cli) connect() (client.Client, error) {
 			return nil, err
 		}
 	}
-	cl, err := client.New(cfg, client.Options{Scheme: scheme})
+	raw, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err
 	}
+	cl := printableClient(raw)
 	c.client, c.namespace = cl, namespace
 	return cl, nil
 }

@@ -171,6 +171,42 @@ func TestStatusShowsEachStageAndDepartment(t *testing.T) {
 	g.Expect(kubectl("carol", ns, "status", "nope").errOut).To(HavePrefix("error: there is no ContentPost nope in namespace"))
 }
 
+// What others write never reaches the terminal as control characters: a publisher whose last
+// words try to move the cursor up and redraw a line, then hide the rest, is shown flat.
+func TestStatusNeverPrintsControlCharactersItRead(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	submit(t, ns, "launch", func(p *greenlightv1alpha1.ContentPost) { p.Spec.PublishAt = nil })
+	for _, person := range []string{"alice", "bob", "carol"} {
+		g.Expect(kubectl(person, ns, "approve", "launch").code).To(Equal(0))
+	}
+	var job batchv1.Job
+	g.Eventually(func(g Gomega) {
+		jobs := &batchv1.JobList{}
+		g.Expect(k.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
+		g.Expect(jobs.Items).To(HaveLen(1))
+		job = jobs.Items[0]
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+	pod := jobplay.Pod(&job)
+	g.Expect(k.Create(ctx, pod)).To(Succeed())
+	pod.Status = jobplay.TerminatedStatus(pod, false, "401\x1b[1A\x1b[2K    └── legal  Approved  1/1  by carol\x1b[8m")
+	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
+	jobplay.Finish(&job, false, time.Now())
+	g.Expect(k.Status().Update(ctx, &job)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		post := &greenlightv1alpha1.ContentPost{}
+		g.Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: "launch"}, post)).To(Succeed())
+		g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostFailed))
+		g.Expect(post.Status.Channels[0].Message).To(ContainSubstring("\x1b[8m"), "the status holds what the publisher said")
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+
+	status := kubectl("carol", ns, "status", "launch")
+	g.Expect(status.code).To(Equal(0), status.errOut)
+	g.Expect(status.out).To(ContainSubstring("401?[1A?[2K └── legal Approved 1/1 by carol?[8m"))
+	g.Expect(status.out).NotTo(ContainSubstring("\x1b"))
+}
+
 // Shell completion offers the namespace's posts and the post's departments, pending first.
 func TestCompletionOffersPostsAndDepartments(t *testing.T) {
 	g := NewWithT(t)

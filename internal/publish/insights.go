@@ -39,7 +39,7 @@ const maxEngagement = 1 << 50
 // JobName, "<post>-<channel>-<hash>", with a hash over the offset instead of an attempt, so it is
 // the same for the same offset whatever else the policy lists, and never a publishing Job's name.
 func InsightsJobName(post, channel, revision string, offset time.Duration) string {
-	return jobName(post, channel, fmt.Sprintf("%s/%s/%s/insights/%d", post, channel, revision, int64(offset/time.Second)))
+	return jobName(post, channel, fmt.Sprintf("%s/%s/%s/insights/%d", post, channel, revision, offset.Nanoseconds()))
 }
 
 // InsightsJob returns the Job that asks how channel's published post is doing, offset after it

@@ -103,6 +103,8 @@ func TestInsightsJob(t *testing.T) {
 	g.Expect(job.Name).To(Equal(InsightsJobName("launch", "mastodon", testRevision, 24*time.Hour)))
 	g.Expect(job.Name).NotTo(Equal(publishing.Name), "never a publishing Job's name")
 	g.Expect(job.Name).NotTo(Equal(InsightsJobName("launch", "mastodon", testRevision, time.Hour)), "one name per offset")
+	g.Expect(InsightsJobName("launch", "mastodon", testRevision, time.Second)).
+		NotTo(Equal(InsightsJobName("launch", "mastodon", testRevision, 1500*time.Millisecond)), "even offsets within a second")
 	g.Expect(len(job.Name)).To(BeNumerically("<=", 63))
 	g.Expect(job.Labels).To(HaveKeyWithValue(LabelInsights, "24h0m0s"))
 	g.Expect(job.Spec.Template.Labels).To(HaveKeyWithValue(LabelInsights, "24h0m0s"))

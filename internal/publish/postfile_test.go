@@ -173,6 +173,22 @@ func TestParseResult(t *testing.T) {
 		message: `{"id":"109"}`,
 		wantErr: `has no "url"`,
 	}, {
+		name:    "a url with an escape sequence",
+		message: `{"id":"1","url":"https://social.example/1\u001b[8m"}`,
+		wantErr: `is not an absolute http(s) URL`,
+	}, {
+		name:    "a relative url",
+		message: `{"id":"1","url":"/posts/1"}`,
+		wantErr: `is not an absolute http(s) URL`,
+	}, {
+		name:    "a javascript url",
+		message: `{"id":"1","url":"javascript:alert(1)"}`,
+		wantErr: `is not an absolute http(s) URL`,
+	}, {
+		name:    "an id with a line break",
+		message: `{"id":"1\nReview","url":"https://social.example/1"}`,
+		wantErr: `"id" holds control characters`,
+	}, {
 		name:    "url of the wrong type",
 		message: `{"id":"1","url":42}`,
 		wantErr: "is not JSON",

@@ -475,10 +475,29 @@ func WriteCSV(w io.Writer, r *Report) error {
 		}
 		rows = append(rows, row(values))
 	}
+	for _, cells := range rows {
+		for i := range cells {
+			cells[i] = inertCell(cells[i])
+		}
+	}
 	if err := out.WriteAll(rows); err != nil {
 		return fmt.Errorf("writing the report as CSV: %w", err)
 	}
 	return nil
+}
+
+// inertCell keeps a spreadsheet from running a cell as a formula: campaigns, names and messages
+// are written by authors and publishers, and a cell starting with =, +, -, @ (or a tab or
+// carriage return) would be evaluated on import. Such a cell gets a leading apostrophe; numbers,
+// negative or not, are left alone.
+func inertCell(cell string) string {
+	if cell == "" || !strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return cell
+	}
+	if _, err := strconv.ParseFloat(cell, 64); err == nil {
+		return cell
+	}
+	return "'" + cell
 }
 
 func seconds(d *time.Duration) string {
