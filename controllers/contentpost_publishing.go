@@ -25,6 +25,10 @@ type publishingGate struct {
 	// the next publishing window opens at ...", "publishes once the freeze by ... is lifted"), for
 	// Ready's message; empty when it is due now.
 	publishes string
+	// stuck is set when, as things stand, the post will never publish (no window opens within a
+	// year, or the next one opens after its slot ends): a person must change the post or the
+	// policy, so the post is Stalled although Scheduled.
+	stuck bool
 	// next is when the gate may change (a window edge, the end of the publishing slot).
 	next time.Time
 }
@@ -67,43 +71,44 @@ func gatePublishing(post *greenlightv1alpha1.ContentPost, req *policy.Requiremen
 		}
 	}
 	gate.blockedBy = strings.Join(blocks, "; ")
-	gate.publishes = publishesWhen(post, req, now)
+	gate.publishes, gate.stuck = publishesWhen(post, req, now)
 	return gate
 }
 
 // publishesWhen says when an approved post in its slot publishes as things stand: at its
 // publishAt, when a window next allows it, or once its policies' freezes are lifted (a freeze has
-// no end that Greenlight could know). It is empty when the post is due now.
-func publishesWhen(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time) string {
+// no end that Greenlight could know). It is empty when the post is due now; stuck says that, as
+// things stand, it never will.
+func publishesWhen(post *greenlightv1alpha1.ContentPost, req *policy.Requirements, now time.Time) (message string, stuck bool) {
 	at := now
 	if post.Spec.PublishAt != nil && post.Spec.PublishAt.After(now) {
 		at = post.Spec.PublishAt.Time
 	}
 	if len(req.Freezes) > 0 {
 		if at.After(now) {
-			return fmt.Sprintf("publishes at %s if %s lifted by then", rfc3339(at), describeFreezes(req.Freezes))
+			return fmt.Sprintf("publishes at %s if %s lifted by then", rfc3339(at), describeFreezes(req.Freezes)), false
 		}
-		return fmt.Sprintf("publishes once %s lifted", describeFreezes(req.Freezes))
+		return fmt.Sprintf("publishes once %s lifted", describeFreezes(req.Freezes)), false
 	}
 	if req.Windows != nil && !req.Windows.Allowed(at) {
 		next, ok := req.Windows.NextAllowed(at)
 		if !ok {
 			// No date: "within a year of now" would change the message, and so the status, on
 			// every reconcile.
-			return "will not publish: no publishing window opens within a year; change the policy's windows or the post's publishAt"
+			return "will not publish: no publishing window opens within a year; change the policy's windows or the post's publishAt", true
 		}
 		if req.MaxLateness != nil && post.Spec.PublishAt != nil {
 			if slotEnd := post.Spec.PublishAt.Add(*req.MaxLateness); !next.Before(slotEnd) {
 				return fmt.Sprintf("the next publishing window opens at %s, after its slot ends at %s (publishAt plus maxLateness), "+
-					"so it will expire unless publishAt or the policy's windows change", rfc3339(next), rfc3339(slotEnd))
+					"so it will expire unless publishAt or the policy's windows change", rfc3339(next), rfc3339(slotEnd)), true
 			}
 		}
-		return "publishes when the next publishing window opens at " + rfc3339(next)
+		return "publishes when the next publishing window opens at " + rfc3339(next), false
 	}
 	if at.After(now) {
-		return "publishes at " + rfc3339(at)
+		return "publishes at " + rfc3339(at), false
 	}
-	return ""
+	return "", false
 }
 
 // describeFreezes names the policies of freezes ("policy: reason" each) with their reasons, as

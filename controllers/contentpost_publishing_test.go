@@ -173,6 +173,8 @@ func TestAScheduledPostIsReadyAndSaysWhenItPublishes(t *testing.T) {
 		freezes     []string
 		maxLateness *time.Duration
 		want        string
+		// stuck: as things stand it never publishes, so Ready=False and Stalled=True.
+		stuck bool
 	}{
 		{name: "publishAt ahead", publishAt: at(11), want: "Approved; publishes at 2026-11-23T11:00:00Z."},
 		{name: "a deny window holds it now", windows: deny("0 8 * * 1", 4*time.Hour),
@@ -181,9 +183,10 @@ func TestAScheduledPostIsReadyAndSaysWhenItPublishes(t *testing.T) {
 			want: "Approved; publishes when the next publishing window opens at 2026-11-23T14:00:00Z."},
 		{name: "the next window opens after the slot ends", publishAt: at(11), windows: deny("0 10 * * 1", 4*time.Hour), maxLateness: &hour,
 			want: "Approved; the next publishing window opens at 2026-11-23T14:00:00Z, after its slot ends at 2026-11-23T12:00:00Z " +
-				"(publishAt plus maxLateness), so it will expire unless publishAt or the policy's windows change."},
+				"(publishAt plus maxLateness), so it will expire unless publishAt or the policy's windows change.", stuck: true},
 		{name: "a deny window that never closes", windows: deny("* * * * *", 24*time.Hour),
-			want: "Approved; will not publish: no publishing window opens within a year; change the policy's windows or the post's publishAt."},
+			want:  "Approved; will not publish: no publishing window opens within a year; change the policy's windows or the post's publishAt.",
+			stuck: true},
 		{name: "frozen", freezes: []string{"acme: crisis: all publishing halted"},
 			want: `Approved; publishes once the freeze by acme ("crisis: all publishing halted") is lifted.`},
 		{name: "frozen, publishAt ahead", publishAt: at(11), freezes: []string{"acme: crisis"},
@@ -210,11 +213,19 @@ func TestAScheduledPostIsReadyAndSaysWhenItPublishes(t *testing.T) {
 			reviewAt(post, req, statusNow, decisions...)
 			g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostScheduled))
 			ready := condition(post, greenlightv1alpha1.ConditionReady)
-			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(ready.Reason).To(Equal(ReasonScheduled))
 			g.Expect(ready.Message).To(Equal(tc.want))
 			g.Expect(condition(post, greenlightv1alpha1.ConditionReconciling)).To(BeNil())
-			g.Expect(condition(post, greenlightv1alpha1.ConditionStalled)).To(BeNil())
+			if tc.stuck {
+				g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+				g.Expect(ready.Reason).To(Equal(ReasonNoPublishingWindow))
+				stalled := condition(post, greenlightv1alpha1.ConditionStalled)
+				g.Expect(stalled).NotTo(BeNil())
+				g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
+			} else {
+				g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(ready.Reason).To(Equal(ReasonScheduled))
+				g.Expect(condition(post, greenlightv1alpha1.ConditionStalled)).To(BeNil())
+			}
 
 			settled := *post.Status.DeepCopy()
 			reviewAt(post, req, statusNow.Add(time.Minute), decisions...)

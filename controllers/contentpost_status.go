@@ -28,6 +28,9 @@ const (
 	ReasonDeadlineMissed    = review.ReasonDeadlineMissed
 	ReasonMissedPublishSlot = "MissedPublishSlot"
 	ReasonFrozen            = "Frozen"
+	// ReasonNoPublishingWindow: approved, but no publishing window opens while the post may
+	// still be published.
+	ReasonNoPublishingWindow = "NoPublishingWindow"
 )
 
 // reviewInputs is everything a post's review status is computed from. The reconciler gathers
@@ -248,6 +251,10 @@ func phaseConditions(status *greenlightv1alpha1.ContentPostStatus, gate publishi
 		message = "Approved; publishing begins."
 		if gate.publishes != "" {
 			message = "Approved; " + gate.publishes + "."
+		}
+		if gate.stuck {
+			// As things stand it never publishes: a person must act (kstatus Failed).
+			return metav1.ConditionFalse, ReasonNoPublishingWindow, message, false, true
 		}
 		return metav1.ConditionTrue, ReasonScheduled, message, false, false
 	default:

@@ -57,6 +57,10 @@ elseif phase == "InReview" then
   if obj.status.deadline ~= nil then
     hs.message = hs.message .. " Next deadline: " .. obj.status.deadline .. "."
   end
+elseif phase == "Scheduled" and condition("Stalled") ~= nil and condition("Stalled").status == "True" then
+  -- Approved, but as things stand it never publishes (no window opens in time).
+  hs.status = "Degraded"
+  hs.message = readyMessage(phase)
 elseif phase == "Scheduled" or phase == "Published" then
   hs.status = "Healthy"
   hs.message = readyMessage(phase)
