@@ -423,8 +423,28 @@ func TestWebhookInsightsOverHTTPNeedsAllowHTTP(t *testing.T) {
 	requests, _, _ := rcv.log()
 	g.Expect(requests).To(BeEmpty())
 
+	h.setSecret("WEBHOOK_URL", rcv.srv.URL+webhookPath) // the receiver's own http:// origin
 	g.Expect(h.run("--driver", "webhook", "--allow-http")).To(Equal(exitPublished), h.allOutput())
 	g.Expect(h.terminationMessage()).To(Equal(`{"likes":12,"shares":4,"replies":2,"impressions":900}`))
+}
+
+// The url comes from the receiver's answer: the publisher asks only the receiver's own origin,
+// never another host (which would get the signature and key) or an address only the pod sees.
+func TestWebhookInsightsAsksOnlyTheReceiversOrigin(t *testing.T) {
+	for _, remote := range []string{"https://stats.example/posts/7", "https://169.254.169.254/latest/meta-data"} {
+		t.Run(remote, func(t *testing.T) {
+			g := NewWithT(t)
+			rcv := newInsightsReceiver(t, true)
+			h := newWebhookInsightsHarness(t, rcv)
+			h.env["GREENLIGHT_REMOTE_URL"] = remote
+
+			g.Expect(h.run("--driver", "webhook")).To(Equal(exitConfig))
+			g.Expect(h.terminationMessage()).To(HavePrefix("GREENLIGHT_REMOTE_URL is not on the receiver's own origin"))
+			g.Expect(h.allOutput()).NotTo(ContainSubstring("169.254"), "no URL or address in messages")
+			requests, _, _ := rcv.log()
+			g.Expect(requests).To(BeEmpty())
+		})
+	}
 }
 
 func TestWebhookInsightsRefusesRedirects(t *testing.T) {
@@ -435,6 +455,7 @@ func TestWebhookInsightsRefusesRedirects(t *testing.T) {
 	}))
 	t.Cleanup(redirecting.Close)
 	h := newWebhookInsightsHarness(t, rcv)
+	h.setSecret("WEBHOOK_URL", redirecting.URL+webhookPath)
 	h.env["GREENLIGHT_REMOTE_URL"] = redirecting.URL + "/posts/7"
 
 	g.Expect(h.run("--driver", "webhook")).To(Equal(exitRefused))

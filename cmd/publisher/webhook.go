@@ -25,7 +25,8 @@ import (
 // answer, so a retried Job never publishes twice.
 //
 // In insights mode it sends a GET to GREENLIGHT_REMOTE_URL, the "url" the receiver answered
-// when the post was published (https://, or http:// with --allow-http; redirects are refused):
+// when the post was published, which must be on WEBHOOK_URL's origin (scheme, host and port;
+// https://, or http:// with --allow-http; redirects are refused):
 //
 //	Accept: application/json
 //	Idempotency-Key: <GREENLIGHT_IDEMPOTENCY_KEY>
@@ -114,6 +115,12 @@ func (w *webhook) insights(ctx context.Context, p post, target remotePost) (enga
 		return engagement{}, configErrorf("%s %s", publish.EnvRemoteURL, problem)
 	}
 	u, _ := url.Parse(target.url) // checkEndpoint parsed it
+	if receiver, _ := url.Parse(w.url); !strings.EqualFold(u.Scheme, receiver.Scheme) || !strings.EqualFold(u.Host, receiver.Host) {
+		// The url came from the receiver's answer: asking another host would hand it the
+		// signature and idempotency key, and could reach addresses the pod sees but nobody else.
+		return engagement{}, configErrorf("%s is not on the receiver's own origin (the scheme, host and port of WEBHOOK_URL): "+
+			"the webhook driver asks only the receiver it publishes to; answer a url on that origin when publishing", publish.EnvRemoteURL)
+	}
 	got, err := w.remote.do(ctx, request{
 		who:    driverWebhook,
 		method: http.MethodGet,

@@ -161,10 +161,10 @@ func ParseResult(message []byte) (Result, error) {
 	if strings.TrimSpace(r.URL) == "" {
 		return Result{}, errors.New(`the publisher's termination message has no "url"; it must say where the post was published`)
 	}
-	// The URL is shown to people and asked for insights: only a plain absolute http(s) URL
-	// (url.Parse refuses control characters), and an id without control characters either.
-	if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return Result{}, fmt.Errorf(`the publisher's "url" is not an absolute http(s) URL: %q`, excerpt(r.URL))
+	// The URL is shown to people: an absolute URL (with a scheme, such as https: or the slack
+	// driver's slack:), which url.Parse refuses when it holds control characters.
+	if u, err := url.Parse(r.URL); err != nil || u.Scheme == "" {
+		return Result{}, fmt.Errorf(`the publisher's "url" is not an absolute URL: %q`, excerpt(r.URL))
 	}
 	if strings.ContainsFunc(r.ID, unicode.IsControl) {
 		return Result{}, fmt.Errorf(`the publisher's "id" holds control characters: %q`, excerpt(r.ID))

@@ -175,15 +175,15 @@ func TestParseResult(t *testing.T) {
 	}, {
 		name:    "a url with an escape sequence",
 		message: `{"id":"1","url":"https://social.example/1\u001b[8m"}`,
-		wantErr: `is not an absolute http(s) URL`,
+		wantErr: `is not an absolute URL`,
 	}, {
 		name:    "a relative url",
 		message: `{"id":"1","url":"/posts/1"}`,
-		wantErr: `is not an absolute http(s) URL`,
+		wantErr: `is not an absolute URL`,
 	}, {
-		name:    "a javascript url",
-		message: `{"id":"1","url":"javascript:alert(1)"}`,
-		wantErr: `is not an absolute http(s) URL`,
+		name:    "the slack driver's url (an incoming webhook has no post page)",
+		message: `{"id":"gl-1","url":"slack:launch"}`,
+		want:    Result{ID: "gl-1", URL: "slack:launch"},
 	}, {
 		name:    "an id with a line break",
 		message: `{"id":"1\nReview","url":"https://social.example/1"}`,
