@@ -85,7 +85,8 @@ func computeReview(post *greenlightv1alpha1.ContentPost, in reviewInputs) review
 	evaluated := review.Evaluate(post, review.Inputs{Now: in.now, Requirements: in.requirements, SignOffs: in.signOffs})
 	result.verdicts = evaluated.Verdicts
 	status.Departments = evaluated.Departments
-	status.MissedDeadlines = review.RecordMissedDeadlines(status.MissedDeadlines, status.Departments, evaluated.Deadlines)
+	status.MissedDeadlines = review.RecordMissedDeadlines(status.MissedDeadlines, post.Status.Departments, status.Departments,
+		evaluated.Deadlines)
 	outcome := postOutcome{exceeded: evaluated.Deadlines.Exceeded}
 	if reviewPhase(post, status.Departments) == greenlightv1alpha1.PostScheduled {
 		outcome.gate = gatePublishing(post, in.requirements, in.now)

@@ -15,7 +15,12 @@ const MaxMissedDeadlines = 100
 // the latest MaxMissedDeadlines are kept. The status is the record: a deadline already in it is
 // never appended again, whatever reconciles or restarts happen. A deadline older than every kept
 // entry of a full list is taken as one that was dropped to make room, and not appended again.
-func RecordMissedDeadlines(recorded []greenlightv1alpha1.MissedDeadline, departments []greenlightv1alpha1.DepartmentStatus,
+//
+// Only a deadline the stored status already showed (previous, the departments before this
+// review) can be missed: one that is past the moment it first appears, because an edit of
+// publishAt moved it there or the post was submitted too late, was never the department's to
+// meet, and must not let an author count misses against it at will.
+func RecordMissedDeadlines(recorded []greenlightv1alpha1.MissedDeadline, previous, departments []greenlightv1alpha1.DepartmentStatus,
 	outcome DeadlineOutcome) []greenlightv1alpha1.MissedDeadline {
 	var missed []greenlightv1alpha1.MissedDeadline
 	add := func(names []string, action greenlightv1alpha1.MissedDeadlineAction) {
@@ -25,6 +30,9 @@ func RecordMissedDeadlines(recorded []greenlightv1alpha1.MissedDeadline, departm
 				continue
 			}
 			entry := greenlightv1alpha1.MissedDeadline{Department: name, Deadline: *departments[i].Deadline.DeepCopy(), OnMissed: action}
+			if !shown(previous, entry) {
+				continue
+			}
 			if !isRecorded(recorded, entry) {
 				missed = append(missed, entry)
 			}
@@ -51,5 +59,12 @@ func isRecorded(recorded []greenlightv1alpha1.MissedDeadline, entry greenlightv1
 	}
 	return slices.ContainsFunc(recorded, func(m greenlightv1alpha1.MissedDeadline) bool {
 		return m.Department == entry.Department && m.Deadline.Equal(&entry.Deadline)
+	})
+}
+
+// shown reports whether the department of entry had entry's deadline in previous.
+func shown(previous []greenlightv1alpha1.DepartmentStatus, entry greenlightv1alpha1.MissedDeadline) bool {
+	return slices.ContainsFunc(previous, func(d greenlightv1alpha1.DepartmentStatus) bool {
+		return d.Name == entry.Department && d.Deadline != nil && d.Deadline.Equal(&entry.Deadline)
 	})
 }

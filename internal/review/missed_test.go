@@ -31,6 +31,8 @@ func TestRecordMissedDeadlines(t *testing.T) {
 	tests := []struct {
 		name     string
 		recorded []greenlightv1alpha1.MissedDeadline
+		// previous are the departments of the stored status; nil means the same as departments.
+		previous []greenlightv1alpha1.DepartmentStatus
 		outcome  DeadlineOutcome
 		want     []greenlightv1alpha1.MissedDeadline
 	}{
@@ -54,12 +56,19 @@ func TestRecordMissedDeadlines(t *testing.T) {
 			recorded: full,
 			outcome:  DeadlineOutcome{Expired: []string{"old"}},
 			want:     full},
+		{name: "a deadline already past when it first appears (an edit moved it) is not the department's miss",
+			previous: []greenlightv1alpha1.DepartmentStatus{{Name: "marketing", Deadline: at(30 * time.Hour)}, {Name: "legal"}},
+			outcome:  DeadlineOutcome{Expired: []string{"marketing"}, Exceeded: []string{"legal"}}},
 	}
 	departments = append(departments, greenlightv1alpha1.DepartmentStatus{Name: "old", Deadline: at(-72 * time.Hour)})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := RecordMissedDeadlines(tt.recorded, departments, tt.outcome)
+			previous := tt.previous
+			if previous == nil {
+				previous = departments
+			}
+			got := RecordMissedDeadlines(tt.recorded, previous, departments, tt.outcome)
 			g.Expect(got).To(Equal(tt.want))
 			g.Expect(len(got)).To(BeNumerically("<=", MaxMissedDeadlines))
 		})
