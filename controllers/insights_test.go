@@ -12,21 +12,7 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/publish"
-	"github.com/greenlight-operator/greenlight/internal/publish/jobplay"
 )
-
-// finishJobAt is finishJob with the Job's completion at the reconcilers' (fake) time, so that a
-// channel's publishedAt and the insights offsets after it are on the same clock.
-func finishJobAt(g Gomega, job *batchv1.Job, succeeded bool, message string) {
-	ctx := context.Background()
-	pod := jobplay.Pod(job)
-	g.Expect(k.Create(ctx, pod)).To(Succeed())
-	pod.Status = jobplay.TerminatedStatus(pod, succeeded, message)
-	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
-	g.Expect(k.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
-	jobplay.Finish(job, succeeded, fakeClock.Now())
-	g.Expect(k.Status().Update(ctx, job)).To(Succeed())
-}
 
 func TestInsightsJobsRunAtEachOffsetAndNeverChangeThePhase(t *testing.T) {
 	g := NewWithT(t)
@@ -43,8 +29,8 @@ func TestInsightsJobsRunAtEachOffsetAndNeverChangeThePhase(t *testing.T) {
 	signOff(g, expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
 	jobs := jobsOf(g, ns, 2)
-	finishJobAt(g, jobs["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`)
-	finishJobAt(g, jobs["linkedin"], true, `{"id": "li-1", "url": "https://linkedin.example/posts/1"}`)
+	finishJobAt(g, jobs["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`, fakeClock.Now())
+	finishJobAt(g, jobs["linkedin"], true, `{"id": "li-1", "url": "https://linkedin.example/posts/1"}`, fakeClock.Now())
 	published := expectPost(g, ns, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
 
 	// Nothing is asked before the first offset, and linkedin, without insights, never is.
@@ -80,7 +66,7 @@ func TestInsightsJobsRunAtEachOffsetAndNeverChangeThePhase(t *testing.T) {
 	g.Consistently(func(g Gomega) { jobsOf(g, ns, 3) }, time.Second, poll).Should(Succeed())
 
 	// Its figures land on the channel; the post stays Published.
-	finishJobAt(g, first, true, `{"likes": 5, "shares": 2, "replies": 1}`)
+	finishJobAt(g, first, true, `{"likes": 5, "shares": 2, "replies": 1}`, fakeClock.Now())
 	g.Eventually(func(g Gomega) {
 		got := getPost(g, ns, "launch")
 		ch := channelOf(got, "mastodon")
@@ -96,7 +82,7 @@ func TestInsightsJobsRunAtEachOffsetAndNeverChangeThePhase(t *testing.T) {
 	// is still Published with Published=True.
 	advance(g, published, 23*time.Hour)
 	second := insightsJob(24 * time.Hour)
-	finishJobAt(g, second, false, "mastodon answered 503 Service Unavailable")
+	finishJobAt(g, second, false, "mastodon answered 503 Service Unavailable", fakeClock.Now())
 	g.Eventually(func(g Gomega) {
 		got := getPost(g, ns, "launch")
 		ch := channelOf(got, "mastodon")
@@ -128,7 +114,7 @@ func TestAnInsightsJobDeletedBeforeItFinishedIsNotMadeAgain(t *testing.T) {
 	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
 	signOff(g, expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
 	expectPost(g, ns, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
-	finishJobAt(g, jobsOf(g, ns, 1)["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`)
+	finishJobAt(g, jobsOf(g, ns, 1)["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`, fakeClock.Now())
 	published := expectPost(g, ns, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
 
 	advance(g, published, time.Hour)

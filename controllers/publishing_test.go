@@ -50,6 +50,12 @@ func jobsOf(g Gomega, namespace string, n int) map[string]*batchv1.Job {
 // terminated with message, then the Job's status with the conditions Kubernetes 1.36 writes
 // (SuccessCriteriaMet before Complete, FailureTarget before Failed, start and completion times).
 func finishJob(g Gomega, job *batchv1.Job, succeeded bool, message string) {
+	finishJobAt(g, job, succeeded, message, time.Now())
+}
+
+// finishJobAt is finishJob with the Job's completion at finished: tests of what follows a
+// channel's publishedAt on the reconcilers' fake clock pass fakeClock.Now().
+func finishJobAt(g Gomega, job *batchv1.Job, succeeded bool, message string, finished time.Time) {
 	ctx := context.Background()
 	pod := jobplay.Pod(job)
 	g.Expect(k.Create(ctx, pod)).To(Succeed())
@@ -57,7 +63,7 @@ func finishJob(g Gomega, job *batchv1.Job, succeeded bool, message string) {
 	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
 
 	g.Expect(k.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
-	jobplay.Finish(job, succeeded, time.Now())
+	jobplay.Finish(job, succeeded, finished)
 	g.Expect(k.Status().Update(ctx, job)).To(Succeed())
 }
 
