@@ -9,8 +9,10 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+	"github.com/greenlight-operator/greenlight/internal/metrics"
 	"github.com/greenlight-operator/greenlight/internal/publish"
 )
 
@@ -134,4 +136,60 @@ func TestAnInsightsJobDeletedBeforeItFinishedIsNotMadeAgain(t *testing.T) {
 		g.Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &batchv1.Job{})).NotTo(Succeed())
 		g.Expect(getPost(g, ns, "launch").Status.Phase).To(Equal(greenlightv1alpha1.PostPublished))
 	}, time.Second, poll).Should(Succeed())
+}
+
+// The engagement an insights Job reported is what the manager's metrics endpoint shows, summed
+// per namespace, campaign, channel and kind.
+func TestEngagementIsScrapedFromTheManager(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	// This test's manager alone reconciles, with its own metrics endpoint (as in
+	// TestMetricsCountEachEventOnceAcrossRestarts).
+	stopManager()
+	original := ctrlmetrics.Registry
+	t.Cleanup(func() {
+		ctrlmetrics.Registry = original
+		if err := startManager(); err != nil {
+			t.Error(err)
+		}
+	})
+	url, stop := metricsManager(t)
+	defer stop()
+
+	ns := newNamespace(t)
+	policy := newPolicy("acme").in(ns).stage("brand", "marketing").obj()
+	mastodon := policy.Spec.Publishing.Channels["mastodon"]
+	mastodon.Insights = &greenlightv1alpha1.ChannelInsights{After: []metav1.Duration{{Duration: time.Hour}}}
+	policy.Spec.Publishing.Channels["mastodon"] = mastodon
+	g.Expect(k.Create(ctx, policy)).To(Succeed())
+	post := newPost("launch").in(ns).now().obj()
+	post.Spec.Campaign = "spring-launch"
+	post.Spec.Channels = []greenlightv1alpha1.Channel{{Name: "mastodon"}}
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
+	signOff(g, expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
+	finishJobAt(g, jobsOf(g, ns, 1)["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`, fakeClock.Now())
+	published := expectPost(g, ns, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
+
+	advance(g, published, time.Hour)
+	var job batchv1.Job
+	name := publish.InsightsJobName("launch", "mastodon", published.Status.Revision, time.Hour)
+	g.Eventually(func() error { return k.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &job) }, eventually, poll).Should(Succeed())
+	finishJobAt(g, &job, true, `{"likes": 5, "shares": 2, "replies": 1, "impressions": 80}`, fakeClock.Now())
+
+	series := map[string]string{"namespace": ns, "campaign": "spring-launch", "channel": "mastodon"}
+	with := func(kind string) map[string]string {
+		labels := map[string]string{"kind": kind}
+		for k, v := range series {
+			labels[k] = v
+		}
+		return labels
+	}
+	g.Eventually(func(g Gomega) {
+		families := scrape(g, url)
+		g.Expect(count(families, metrics.Engagement, with(metrics.KindLikes))).To(Equal(5.0))
+		g.Expect(count(families, metrics.Engagement, with(metrics.KindShares))).To(Equal(2.0))
+		g.Expect(count(families, metrics.Engagement, with(metrics.KindReplies))).To(Equal(1.0))
+		g.Expect(count(families, metrics.Engagement, with(metrics.KindImpressions))).To(Equal(80.0))
+	}, eventually, poll).Should(Succeed())
 }
