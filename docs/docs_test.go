@@ -34,16 +34,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/yaml"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
-	"github.com/greenlight-operator/greenlight/controllers"
 	"github.com/greenlight-operator/greenlight/internal/notify"
-	"github.com/greenlight-operator/greenlight/internal/policy"
 	"github.com/greenlight-operator/greenlight/internal/testenv"
-	"github.com/greenlight-operator/greenlight/internal/webhook"
+	"github.com/greenlight-operator/greenlight/internal/testenv/greenlighttest"
 )
 
 // readersGroup is given to every person a manifest is applied as, and bound to cluster-admin:
@@ -73,110 +69,42 @@ func runSuite(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	defer func() { cancel(); <-stopped }() // before envtest removes the serving certificates
-	if err := setUp(ctx, stopped); err != nil {
+	stopped, err := setUp(ctx)
+	defer func() {
+		cancel()
+		if stopped != nil {
+			<-stopped // before envtest removes the serving certificates
+		}
+	}()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
 }
 
-func setUp(ctx context.Context, stopped chan struct{}) error {
+func setUp(ctx context.Context) (<-chan struct{}, error) {
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, greenlightv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
-			close(stopped)
-			return err
+			return nil, err
 		}
 	}
 	var err error
 	if admin, err = client.New(env.Config, client.Options{Scheme: scheme}); err != nil {
-		close(stopped)
-		return err
+		return nil, err
 	}
-	if err := installPeopleRoles(ctx); err != nil {
-		close(stopped)
-		return err
+	if err := greenlighttest.InstallPeopleRoles(ctx, admin); err != nil {
+		return nil, err
 	}
 	if err := admin.Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: readersGroup},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: readersGroup}},
 	}); err != nil {
-		close(stopped)
-		return err
+		return nil, err
 	}
-	return startManager(ctx, stopped)
-}
-
-// installPeopleRoles creates the ClusterRoles of config/rbac/people_roles.yaml with the
-// "greenlight-" prefix config/default gives them, which the guide's RoleBindings refer to.
-func installPeopleRoles(ctx context.Context) error {
-	objs, err := readDocuments(filepath.Join(testenv.RepoRoot(), "config", "rbac", "people_roles.yaml"))
-	if err != nil {
-		return err
-	}
-	for _, d := range objs {
-		d.obj.SetName("greenlight-" + d.obj.GetName())
-		if err := admin.Create(ctx, d.obj); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// startManager runs the reconcilers and the webhooks with the real clock, as main.go wires them
-// through controllers.SetupWithManager and webhook.SetupWithManager.
-func startManager(ctx context.Context, stopped chan struct{}) error {
-	opts := env.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(nil),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
-			Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir,
-		}),
-	})
-	if err != nil {
-		close(stopped)
-		return err
-	}
-	compiler, err := policy.NewCompiler()
-	if err != nil {
-		close(stopped)
-		return err
-	}
-	recorder := controllers.NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight", "docs-test", clock.RealClock{})
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Compiler: compiler, Recorder: recorder,
-		Clock: clock.RealClock{}, Notify: notify.DefaultOptions}); err != nil {
-		close(stopped)
-		return err
-	}
-	managerUser, err := webhook.WhoAmI(ctx, env.Config)
-	if err != nil {
-		close(stopped)
-		return err
-	}
-	if err := webhook.SetupWithManager(mgr, webhook.Options{Compiler: compiler, AdminGroups: []string{webhook.DefaultAdminGroup},
-		Clock: clock.RealClock{}, ManagerUser: managerUser}); err != nil {
-		close(stopped)
-		return err
-	}
-	go func() {
-		defer close(stopped)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager stopped:", err)
-		}
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for mgr.GetWebhookServer().StartedChecker()(nil) != nil {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("webhook server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil
+	return greenlighttest.StartManager(ctx, env, greenlighttest.Options{Scheme: scheme, Clock: clock.RealClock{},
+		Notify: notify.DefaultOptions, Component: "docs-test"})
 }
 
 // person returns a client authenticated as user with groups (plus readersGroup).

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,25 +17,19 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
-	realclock "k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
-	"github.com/greenlight-operator/greenlight/controllers"
 	"github.com/greenlight-operator/greenlight/internal/notify"
-	"github.com/greenlight-operator/greenlight/internal/policy"
 	"github.com/greenlight-operator/greenlight/internal/testenv"
-	"github.com/greenlight-operator/greenlight/internal/webhook"
+	"github.com/greenlight-operator/greenlight/internal/testenv/greenlighttest"
 )
 
 // The people of the tests: authenticated users of the envtest API server with the groups shown.
@@ -89,28 +81,32 @@ func runSuite(m *testing.M) int {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	defer func() { cancel(); <-stopped }() // before envtest removes the serving certificates
-	if err := setUp(ctx, dir, stopped); err != nil {
+	stopped, err := setUp(ctx, dir)
+	defer func() {
+		cancel()
+		if stopped != nil {
+			<-stopped // before envtest removes the serving certificates
+		}
+	}()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		close(stopped)
 		return 1
 	}
 	return m.Run()
 }
 
-func setUp(ctx context.Context, dir string, stopped chan struct{}) error {
+func setUp(ctx context.Context, dir string) (<-chan struct{}, error) {
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, greenlightv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var err error
 	if k, err = client.New(env.Config, client.Options{Scheme: scheme}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := installPeopleRoles(ctx); err != nil {
-		return err
+	if err := greenlighttest.InstallPeopleRoles(ctx, k); err != nil {
+		return nil, err
 	}
 	// Marketing reads posts and policies in every namespace, for `queue --all-namespaces`.
 	if err := k.Create(ctx, &rbacv1.ClusterRoleBinding{
@@ -118,97 +114,26 @@ func setUp(ctx context.Context, dir string, stopped chan struct{}) error {
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "greenlight-viewer"},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "marketing"}},
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	for name, groups := range people {
 		user, err := env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		kubeconfig, err := user.KubeConfig()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		kubeconfigs[name] = filepath.Join(dir, name+".kubeconfig")
 		if err := os.WriteFile(kubeconfigs[name], kubeconfig, 0o600); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return startManager(ctx, stopped)
-}
-
-// installPeopleRoles creates the ClusterRoles of config/rbac/people_roles.yaml with the
-// "greenlight-" prefix config/default gives them.
-func installPeopleRoles(ctx context.Context) error {
-	f, err := os.Open(filepath.Join(testenv.RepoRoot(), "config", "rbac", "people_roles.yaml"))
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	decoder := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
-	for {
-		role := &rbacv1.ClusterRole{}
-		if err := decoder.Decode(role); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		role.Name = "greenlight-" + role.Name
-		if err := k.Create(ctx, role); err != nil {
-			return err
-		}
-	}
-}
-
-// startManager runs Greenlight's reconcilers and admission webhooks, as main.go does.
-func startManager(ctx context.Context, stopped chan struct{}) error {
-	opts := env.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(nil),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
-			Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir,
-		}),
-	})
-	if err != nil {
-		return err
-	}
-	compiler, err := policy.NewCompiler()
-	if err != nil {
-		return err
-	}
-	recorder := controllers.NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight", "test", realclock.RealClock{})
 	notifications := notify.DefaultOptions
 	notifications.AllowHTTP = true
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Compiler: compiler, Recorder: recorder,
-		Clock: managerClock, Notify: notifications}); err != nil {
-		return err
-	}
-	managerUser, err := webhook.WhoAmI(ctx, env.Config)
-	if err != nil {
-		return err
-	}
-	if err := webhook.SetupWithManager(mgr, webhook.Options{Compiler: compiler, AdminGroups: []string{webhook.DefaultAdminGroup},
-		Clock: managerClock, ManagerUser: managerUser}); err != nil {
-		return err
-	}
-	go func() {
-		defer close(stopped)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager stopped:", err)
-		}
-	}()
-	// Wait until the API server can reach the webhook server.
-	deadline := time.Now().Add(30 * time.Second)
-	for mgr.GetWebhookServer().StartedChecker()(nil) != nil {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("webhook server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil
+	return greenlighttest.StartManager(ctx, env, greenlighttest.Options{Scheme: scheme, Clock: managerClock, Notify: notifications,
+		Component: "test"})
 }
 
 // newNamespace creates a namespace for one test with the people's role bindings: dana writes
