@@ -169,3 +169,17 @@ func TestNamespacesShownWhenPostsSpanSeveral(t *testing.T) {
 	g.Expect(out).To(ContainSubstring("|one/a"))
 	g.Expect(out).To(ContainSubstring("  two/b"))
 }
+
+func TestZoneNameSaysWhichZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	winter := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if got := zoneName(berlin, winter); got != "Europe/Berlin" {
+		t.Errorf("zoneName(Europe/Berlin) = %q", got)
+	}
+	if got, want := zoneName(time.Local, winter), winter.In(time.Local).Format("MST"); got != want || got == "Local" {
+		t.Errorf("zoneName(Local) = %q, want the zone's abbreviation %q", got, want)
+	}
+}

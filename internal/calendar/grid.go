@@ -192,7 +192,7 @@ func (c *Calendar) title() string {
 	} else {
 		period = c.Start.Format("January 2006")
 	}
-	title := period + " (" + c.Location.String() + ")"
+	title := period + " (" + zoneName(c.Location, c.Start) + ")"
 	if c.Campaign != "" {
 		title += ", campaign " + c.Campaign
 	}
@@ -337,4 +337,14 @@ func writeTable(w *strings.Builder, rows [][]string) {
 		// A row with an empty last column would keep the padding of the one before.
 		w.WriteString(strings.TrimRight(line, " \n") + "\n")
 	}
+}
+
+// zoneName names loc for a reader: its IANA name, or, for the process's local zone (which Go
+// calls "Local"), the zone's abbreviation at t, such as CET or UTC.
+func zoneName(loc *time.Location, t time.Time) string {
+	if loc.String() != "Local" {
+		return loc.String()
+	}
+	abbreviation, _ := t.In(loc).Zone()
+	return abbreviation
 }
