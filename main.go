@@ -295,6 +295,7 @@ func run(opts options) error {
 	err = controllers.SetupWithManager(context.Background(), mgr, controllers.Options{
 		Compiler: compiler, Recorder: recorder, Clock: clock.RealClock{}, Notify: notifyOptions,
 		MaxConcurrentReconciles: opts.maxConcurrentReconciles, Shard: shard, Metrics: ctrlmetrics.Registry,
+		AdmissionWebhooks: os.Getenv("ENABLE_WEBHOOKS") != "false",
 	})
 	if err != nil {
 		return err

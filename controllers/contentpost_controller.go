@@ -48,6 +48,9 @@ type ContentPostReconciler struct {
 	holds *approvalHolds
 	// metrics counts what each status write records for the first time; nil counts nothing.
 	metrics *metrics.Recorder
+	// admission is set when the admission webhooks wrote each SignOff's respondedAfter (see
+	// Options.AdmissionWebhooks).
+	admission bool
 }
 
 // NewContentPostReconciler returns a reconciler that reads time from clk.

@@ -20,7 +20,8 @@ func (r *ContentPostReconciler) recordObservations(_ context.Context, scope *pos
 		counted[name] = v.Counted
 	}
 	status.ObservedSignOffs = metrics.RecordResponses(status.ObservedSignOffs, metrics.Responses{
-		PostUID: scope.post.UID, SignOffs: scope.in.signOffs, Counted: counted, Labels: metricLabels(scope.in, status),
+		PostUID: scope.post.UID, SignOffs: r.responses(scope.post, scope.in.signOffs), Counted: counted,
+		Labels: metricLabels(scope.in, status),
 	})
 	return false, nil
 }
@@ -33,7 +34,7 @@ func (r *ContentPostReconciler) observeWrite(scope *postScope, old *greenlightv1
 	}
 	updated := &scope.post.Status
 	r.metrics.Record(metrics.Observe(old, updated, metrics.Context{
-		Now: scope.now, SignOffs: scope.in.signOffs, Labels: metricLabels(scope.in, updated),
+		Now: scope.now, SignOffs: r.responses(scope.post, scope.in.signOffs), Labels: metricLabels(scope.in, updated),
 	}))
 }
 

@@ -35,6 +35,11 @@ type Options struct {
 	// Metrics is where the greenlight_* metrics are registered (controller-runtime's
 	// metrics.Registry in main.go); nil reports none, so that tests can run several managers.
 	Metrics prometheus.Registerer
+	// AdmissionWebhooks says that Greenlight's admission webhooks run, and so wrote every
+	// SignOff's status.respondedAfter when it was created. Without them (ENABLE_WEBHOOKS=false)
+	// whoever creates a SignOff could write any value there: the reconciler computes it from the
+	// SignOff's creationTimestamp instead, until the metrics counted it.
+	AdmissionWebhooks bool
 }
 
 // DefaultMaxConcurrentReconciles is the manager's --max-concurrent-reconciles default. A post's

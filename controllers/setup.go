@@ -35,6 +35,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		return err
 	}
 	posts := NewContentPostReconciler(mgr.GetClient(), mgr.GetAPIReader(), opts.Recorder, notifier, opts.Compiler, opts.Clock)
+	posts.admission = opts.AdmissionWebhooks
 	if opts.Metrics != nil {
 		// greenlight_posts counts the cache's posts, and only the leader reports it.
 		recorder, err := metrics.NewRecorder(opts.Metrics, mgr.GetCache(), mgr.Elected())

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +37,7 @@ func (r *ContentPostReconciler) writeSignOffStatuses(ctx context.Context, post *
 		if !ok {
 			continue
 		}
-		responded := respondedAfter(post, s)
+		responded := r.respondedAfter(post, s)
 		if equality.Semantic.DeepEqual(s.Status, withResponse(review.SignOffStatus(s.Status, verdict, s.Generation, now), responded)) {
 			continue
 		}
@@ -69,19 +70,41 @@ func reviewerName(s *greenlightv1alpha1.SignOff) string {
 	return s.Spec.Reviewer
 }
 
-// respondedAfter is the SignOff's status.respondedAfter: the one admission wrote, which never
-// changes, or, when the webhooks were down, the one computed from its creationTimestamp and its
-// department's review start (nil for a SignOff of a department the post does not have, or of a
-// revision under review no longer: its review's start is not known any more).
-func respondedAfter(post *greenlightv1alpha1.ContentPost, s *greenlightv1alpha1.SignOff) *metav1.Duration {
-	if s.Status.RespondedAfter != nil || post == nil {
-		return s.Status.RespondedAfter
+// respondedAfter is the SignOff's status.respondedAfter as Greenlight decides it: the one
+// admission wrote, which never changes; without admission webhooks (whoever created the SignOff
+// could have written any value) the one computed from its creationTimestamp and its department's
+// review start, the same on every reconcile while that review runs; once it moved on, the value
+// decided while it ran if the metrics counted it, else nil (the review's start is not known any
+// more).
+func (r *ContentPostReconciler) respondedAfter(post *greenlightv1alpha1.ContentPost, s *greenlightv1alpha1.SignOff) *metav1.Duration {
+	stored := s.Status.RespondedAfter
+	if post == nil || (stored != nil && r.admission) {
+		return stored
 	}
 	d := post.Status.Department(s.Spec.Department)
 	if d == nil || (s.Spec.Revision != "" && s.Spec.Revision != d.Revision) {
+		// The review moved on: what was decided while it ran stays (the metrics counted it).
+		if slices.Contains(post.Status.ObservedSignOffs, string(s.UID)) {
+			return stored
+		}
 		return nil
 	}
 	return review.RespondedAfter(d, s.CreationTimestamp.Time)
+}
+
+// responses are the post's SignOffs with the respondedAfter Greenlight decides (respondedAfter),
+// for the metrics: copies, so that writeSignOffStatuses still compares with what is stored.
+func (r *ContentPostReconciler) responses(post *greenlightv1alpha1.ContentPost,
+	signOffs []greenlightv1alpha1.SignOff) []greenlightv1alpha1.SignOff {
+	if r.admission {
+		return signOffs
+	}
+	decided := make([]greenlightv1alpha1.SignOff, len(signOffs))
+	for i := range signOffs {
+		decided[i] = *signOffs[i].DeepCopy()
+		decided[i].Status.RespondedAfter = r.respondedAfter(post, &signOffs[i])
+	}
+	return decided
 }
 
 func withResponse(status greenlightv1alpha1.SignOffStatus, responded *metav1.Duration) greenlightv1alpha1.SignOffStatus {

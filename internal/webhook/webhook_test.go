@@ -188,7 +188,8 @@ func startManager(ctx context.Context, stopped chan struct{}) error {
 	}
 	clock := testClock
 	recorder := controllers.NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight", "test", realclock.RealClock{})
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Compiler: compiler, Recorder: recorder, Clock: clock, Notify: httpNotifications()}); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Compiler: compiler, Recorder: recorder, Clock: clock, Notify: httpNotifications(),
+		AdmissionWebhooks: true}); err != nil {
 		return err
 	}
 	managerUser, err := WhoAmI(ctx, env.Config)

@@ -64,7 +64,7 @@ func StartManager(ctx context.Context, env *testenv.Environment, opts Options) (
 	}
 	recorder := controllers.NewAPIEventRecorder(mgr.GetClient(), mgr.GetScheme(), "greenlight", opts.Component, clock.RealClock{})
 	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Compiler: compiler, Recorder: recorder,
-		Clock: opts.Clock, Notify: opts.Notify}); err != nil {
+		Clock: opts.Clock, Notify: opts.Notify, AdmissionWebhooks: true}); err != nil {
 		return nil, err
 	}
 	managerUser, err := webhook.WhoAmI(ctx, env.Config)
