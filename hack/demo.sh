@@ -303,9 +303,10 @@ review_and_publish() {
   log "kubectl get greenlight -A"
   k get greenlight -A
 
-  log "The people's view: the post's status, the audit trail, the calendar and the report"
+  log "The people's view: the post's status, the audit trail, the queue, the calendar and the report"
   plugin alice status "$POST"
   plugin carol history "$POST"
+  plugin alice queue --all-namespaces
   plugin dana calendar --month
   plugin dana calendar --ics "$DEMO_DIR/greenlight.ics" >/dev/null
   echo "(an iCalendar file for Google Calendar or Outlook: $DEMO_DIR/greenlight.ics)"
