@@ -306,7 +306,7 @@ review_and_publish() {
   log "The people's view: the post's status, the audit trail, the queue, the calendar and the report"
   plugin alice status "$POST"
   plugin carol history "$POST"
-  plugin alice queue --all-namespaces
+  plugin alice queue
   plugin dana calendar --month
   plugin dana calendar --ics "$DEMO_DIR/greenlight.ics" >/dev/null
   echo "(an iCalendar file for Google Calendar or Outlook: $DEMO_DIR/greenlight.ics)"
