@@ -161,3 +161,38 @@ func TestAnExpiredPostSetToDraftStaysExpired(t *testing.T) {
 	reviewAt(post, req, statusNow.Add(50*time.Hour), decision{"legal", "carol", greenlightv1alpha1.DecisionApprove, false, 50 * 60})
 	g.Expect(post.Status.Phase).To(Equal(greenlightv1alpha1.PostExpired), "and submitting it again neither reopens review nor counts late approvals")
 }
+
+// A deadline counts as missed against a department only when it passes while the department
+// could still meet it: an author who moves publishAt so that publishAt - leadTime is already past
+// gets an expired (or flagged) post, but no missed deadline on record, on that reconcile or any
+// later one. One that passes while nobody reconciles still counts.
+func TestAnEditThatMovesADeadlineIntoThePastIsNotAMiss(t *testing.T) {
+	for _, onMissed := range []greenlightv1alpha1.MissedDeadlineAction{greenlightv1alpha1.MissedDeadlineExpire, greenlightv1alpha1.MissedDeadlineNotify} {
+		t.Run(string(onMissed), func(t *testing.T) {
+			g := NewWithT(t)
+			req := legalWithDeadlines(onMissed)
+			post := newPost("launch").obj()
+			reviewAt(post, req, statusNow)
+			g.Expect(departmentOf(post, "legal").Deadline.Time).To(BeTemporally("==", statusNow.Add(48*time.Hour)))
+
+			// publishAt in an hour: publishAt - leadTime (2h) passed an hour ago.
+			post.Spec.PublishAt = &metav1.Time{Time: statusNow.Add(5*time.Hour + time.Hour)}
+			now := statusNow.Add(5 * time.Hour)
+			for range 3 {
+				reviewAt(post, req, now)
+				now = now.Add(time.Minute)
+			}
+			g.Expect(departmentOf(post, "legal").Deadline.Time).To(BeTemporally("<", statusNow.Add(5*time.Hour)))
+			g.Expect(post.Status.MissedDeadlines).To(BeEmpty())
+
+			// A later publishAt: a new deadline that passes while nobody reconciles is a miss.
+			post.Spec.PublishAt = &metav1.Time{Time: now.Add(4 * time.Hour)}
+			reviewAt(post, req, now)
+			g.Expect(post.Status.MissedDeadlines).To(BeEmpty())
+			reviewAt(post, req, now.Add(3*time.Hour))
+			reviewAt(post, req, now.Add(3*time.Hour+time.Minute))
+			g.Expect(post.Status.MissedDeadlines).To(HaveLen(1))
+			g.Expect(post.Status.MissedDeadlines[0].Deadline.Time).To(BeTemporally("==", now.Add(2*time.Hour)))
+		})
+	}
+}

@@ -92,8 +92,10 @@ func (r *ContentPostReconciler) respondedAfter(post *greenlightv1alpha1.ContentP
 	return review.RespondedAfter(d, s.CreationTimestamp.Time)
 }
 
-// responses are the post's SignOffs with the respondedAfter Greenlight decides (respondedAfter),
-// for the metrics: copies, so that writeSignOffStatuses still compares with what is stored.
+// responses are the post's SignOffs as Greenlight decides their status, for the metrics: copies
+// (writeSignOffStatuses still compares with what is stored). Without admission webhooks the
+// stored status is whatever the SignOff's creator wrote: the copies carry the respondedAfter
+// Greenlight decides and no conditions, so that only this reconcile's verdicts say what counts.
 func (r *ContentPostReconciler) responses(post *greenlightv1alpha1.ContentPost,
 	signOffs []greenlightv1alpha1.SignOff) []greenlightv1alpha1.SignOff {
 	if r.admission {
@@ -103,6 +105,7 @@ func (r *ContentPostReconciler) responses(post *greenlightv1alpha1.ContentPost,
 	for i := range signOffs {
 		decided[i] = *signOffs[i].DeepCopy()
 		decided[i].Status.RespondedAfter = r.respondedAfter(post, &signOffs[i])
+		decided[i].Status.Conditions = nil
 	}
 	return decided
 }

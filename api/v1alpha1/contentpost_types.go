@@ -23,7 +23,7 @@ type ContentPostSpec struct {
 	// campaign groups posts on the calendar, for example "spring-launch".
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:cntrl:]]')",message="must be one line of text without control characters (line breaks, tabs, escape sequences), for example spring-launch"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[\\\\p{Cc}\\\\x{200E}\\\\x{200F}\\\\x{202A}-\\\\x{202E}\\\\x{2066}-\\\\x{2069}]')",message="must be one line of text without control characters (line breaks, tabs, escape sequences, bidirectional overrides), for example spring-launch"
 	Campaign string `json:"campaign,omitempty"`
 
 	// body is the text of the post, published on every channel that has no body of its own.

@@ -119,6 +119,10 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			[]string{"spec.campaign", "without control characters"}},
 		{"post campaign with an escape sequence", validPost, `spec: {campaign: "spring\u001b[8m"}`,
 			[]string{"spec.campaign", "without control characters"}},
+		{"post campaign with a C1 control", validPost, `spec: {campaign: "spring\u009b8m"}`,
+			[]string{"spec.campaign", "without control characters"}},
+		{"post campaign with a bidirectional override", validPost, `spec: {campaign: "spring\u202egnp"}`,
+			[]string{"spec.campaign", "without control characters"}},
 		{"post publishAt not a time", validPost, `spec: {publishAt: "next tuesday"}`,
 			[]string{"spec.publishAt"}},
 

@@ -163,7 +163,7 @@ func ParseResult(message []byte) (Result, error) {
 	}
 	// The URL is shown to people: an absolute URL (with a scheme, such as https: or the slack
 	// driver's slack:), which url.Parse refuses when it holds control characters.
-	if u, err := url.Parse(r.URL); err != nil || u.Scheme == "" {
+	if u, err := url.Parse(r.URL); err != nil || u.Scheme == "" || strings.ContainsFunc(r.URL, unicode.IsControl) {
 		return Result{}, fmt.Errorf(`the publisher's "url" is not an absolute URL: %q`, excerpt(r.URL))
 	}
 	if strings.ContainsFunc(r.ID, unicode.IsControl) {

@@ -177,6 +177,10 @@ func TestParseResult(t *testing.T) {
 		message: `{"id":"1","url":"https://social.example/1\u001b[8m"}`,
 		wantErr: `is not an absolute URL`,
 	}, {
+		name:    "a url with a C1 control character",
+		message: `{"id":"1","url":"https://social.example/1\u009b8m"}`,
+		wantErr: `is not an absolute URL`,
+	}, {
 		name:    "a relative url",
 		message: `{"id":"1","url":"/posts/1"}`,
 		wantErr: `is not an absolute URL`,

@@ -27,6 +27,11 @@ type DeadlineOutcome struct {
 // Expired for the same covered revision and deadline, even if an approval arrives late or the
 // post is set back to draft; a new revision (a new review) or a later publishAt (a later
 // deadline) reopens it.
+// missedPrefix starts the message of a department past its deadline (under onMissed Expire
+// and Notify alike): RecordMissedDeadlines reads it to tell the reconcile in which a deadline
+// passed from the ones after it.
+const missedPrefix = "missed its deadline "
+
 func applyDeadlines(post *greenlightv1alpha1.ContentPost, requirements []policy.Department,
 	departments []greenlightv1alpha1.DepartmentStatus, now time.Time) DeadlineOutcome {
 	var out DeadlineOutcome
@@ -63,12 +68,12 @@ func applyDeadlines(post *greenlightv1alpha1.ContentPost, requirements []policy.
 		if !now.Before(deadline.Time) || wasExpired {
 			if onMissed(d) == greenlightv1alpha1.MissedDeadlineNotify {
 				out.Exceeded = append(out.Exceeded, st.Name)
-				st.Message = fmt.Sprintf("missed its deadline %s; still waiting (onMissed: Notify)", deadline.UTC().Format(time.RFC3339))
+				st.Message = fmt.Sprintf(missedPrefix+"%s; still waiting (onMissed: Notify)", deadline.UTC().Format(time.RFC3339))
 				continue
 			}
 			out.Expired = append(out.Expired, st.Name)
 			st.State, st.ApprovedBy, st.DecidedAt, st.Comment = greenlightv1alpha1.DepartmentExpired, nil, nil, ""
-			st.Message = fmt.Sprintf("missed its deadline %s; a new revision of the fields it covers, or a later publishAt, reopens review",
+			st.Message = fmt.Sprintf(missedPrefix+"%s; a new revision of the fields it covers, or a later publishAt, reopens review",
 				deadline.UTC().Format(time.RFC3339))
 			if prev != nil && prev.Deadline.Equal(deadline) {
 				st.RemindersSent = prev.RemindersSent

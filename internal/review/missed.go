@@ -2,6 +2,7 @@ package review
 
 import (
 	"slices"
+	"strings"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 )
@@ -16,10 +17,12 @@ const MaxMissedDeadlines = 100
 // never appended again, whatever reconciles or restarts happen. A deadline older than every kept
 // entry of a full list is taken as one that was dropped to make room, and not appended again.
 //
-// Only a deadline the stored status already showed (previous, the departments before this
-// review) can be missed: one that is past the moment it first appears, because an edit of
-// publishAt moved it there or the post was submitted too late, was never the department's to
-// meet, and must not let an author count misses against it at will.
+// A deadline is missed only in the reconcile in which it passes: the stored status (previous,
+// the departments before this review) showed it, not yet missed. One that is past the moment it
+// first appears, because an edit of publishAt moved it there or the post was submitted too late,
+// is written as missed at once and so never counts on a later reconcile either: it was never the
+// department's to meet, and must not let an author count misses against it at will. A deadline
+// that passed while the manager was down still counts: the stored status shows it not missed.
 func RecordMissedDeadlines(recorded []greenlightv1alpha1.MissedDeadline, previous, departments []greenlightv1alpha1.DepartmentStatus,
 	outcome DeadlineOutcome) []greenlightv1alpha1.MissedDeadline {
 	var missed []greenlightv1alpha1.MissedDeadline
@@ -62,9 +65,11 @@ func isRecorded(recorded []greenlightv1alpha1.MissedDeadline, entry greenlightv1
 	})
 }
 
-// shown reports whether the department of entry had entry's deadline in previous.
+// shown reports whether the department of entry had entry's deadline in previous, not yet
+// missed.
 func shown(previous []greenlightv1alpha1.DepartmentStatus, entry greenlightv1alpha1.MissedDeadline) bool {
 	return slices.ContainsFunc(previous, func(d greenlightv1alpha1.DepartmentStatus) bool {
-		return d.Name == entry.Department && d.Deadline != nil && d.Deadline.Equal(&entry.Deadline)
+		return d.Name == entry.Department && d.Deadline != nil && d.Deadline.Equal(&entry.Deadline) &&
+			!strings.HasPrefix(d.Message, missedPrefix)
 	})
 }

@@ -59,6 +59,12 @@ func TestRecordMissedDeadlines(t *testing.T) {
 		{name: "a deadline already past when it first appears (an edit moved it) is not the department's miss",
 			previous: []greenlightv1alpha1.DepartmentStatus{{Name: "marketing", Deadline: at(30 * time.Hour)}, {Name: "legal"}},
 			outcome:  DeadlineOutcome{Expired: []string{"marketing"}, Exceeded: []string{"legal"}}},
+		{name: "nor on the reconciles after it, which find it stored as missed already",
+			previous: []greenlightv1alpha1.DepartmentStatus{
+				{Name: "marketing", Deadline: at(2 * time.Hour), State: greenlightv1alpha1.DepartmentExpired,
+					Message: missedPrefix + "2026-11-23T11:00:00Z; a new revision of the fields it covers, or a later publishAt, reopens review"},
+				{Name: "legal", Deadline: at(time.Hour), Message: missedPrefix + "2026-11-23T10:00:00Z; still waiting (onMissed: Notify)"}},
+			outcome: DeadlineOutcome{Expired: []string{"marketing"}, Exceeded: []string{"legal"}}},
 	}
 	departments = append(departments, greenlightv1alpha1.DepartmentStatus{Name: "old", Deadline: at(-72 * time.Hour)})
 	for _, tt := range tests {

@@ -1,8 +1,9 @@
 -- Argo CD health of a Greenlight ContentPost (greenlight.dev/ContentPost).
 --
 -- Draft, InReview and ChangesRequested wait on people: Suspended, as Argo CD shows a paused
--- Rollout. Scheduled and Published are Healthy. Publishing is Progressing. Rejected, Expired,
--- Failed and Blocked are Degraded: a person must act. The message is the post's Ready message,
+-- Rollout. Scheduled and Published are Healthy, except a Scheduled post that, as things stand,
+-- will never publish (Stalled, reason NoPublishingWindow). Publishing is Progressing. Rejected,
+-- Expired, Failed and Blocked are Degraded: a person must act. The message is the post's Ready message,
 -- which says what it waits on or what to do.
 --
 -- Only Lua's base and table libraries are used: Argo CD opens no more for a script from
