@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+
+	"github.com/greenlight-operator/greenlight/internal/testenv/golden"
 )
 
 // newYearsEve is the plugin's clock in the calendar tests: the week of the posts' publishAt.
@@ -39,7 +41,7 @@ func TestCalendarDrawsTheWeekFromTheCluster(t *testing.T) {
 
 	week := kubectlAt(newYearsEve, "alice", ns, "calendar")
 	g.Expect(week.code).To(Equal(0), week.errOut)
-	expectGolden(t, "calendar-week.golden", []byte(week.out))
+	golden.Expect(t, "calendar-week.golden", []byte(week.out))
 
 	month := kubectlAt(newYearsEve, "alice", ns, "calendar", "--month", "--next", "1")
 	g.Expect(month.code).To(Equal(0), month.errOut)

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,9 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
+	"github.com/greenlight-operator/greenlight/internal/testenv/golden"
+)
 
 // fixedNow is the clock of the rendering tests.
 var fixedNow = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -125,25 +123,6 @@ func changesPost() (*greenlightv1alpha1.ContentPost, []greenlightv1alpha1.SignOf
 	return post, signOffs
 }
 
-// expectGolden compares got with testdata/name, or rewrites it with -update.
-func expectGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil { //nolint:gosec // G301: a source directory, readable like the rest of the checkout
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil { //nolint:gosec // G306: a checked-in source file
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./cmd/kubectl-greenlight -run %s -update` to write it)", err, t.Name())
-	}
-	NewWithT(t).Expect(string(got)).To(Equal(string(want)), "testdata/%s differs; rerun with -update if the change is intended", name)
-}
-
 // The layout of `status` and `history`, pinned by golden files with a fixed clock.
 func TestStatusLayout(t *testing.T) {
 	changes, signOffs := changesPost()
@@ -169,7 +148,7 @@ func TestStatusLayout(t *testing.T) {
 			}
 			v := view{now: fixedNow, location: time.UTC, paint: painter{on: tc.colour}}
 			NewWithT(t).Expect(render(&out, v, tc.post, tc.signOffs)).To(Succeed())
-			expectGolden(t, tc.golden, out.Bytes())
+			golden.Expect(t, tc.golden, out.Bytes())
 		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+
+	"github.com/greenlight-operator/greenlight/internal/testenv/golden"
 )
 
 func berlin(t *testing.T) *time.Location {
@@ -28,14 +30,14 @@ func render(t *testing.T, c *Calendar) string {
 func TestWeekGrid(t *testing.T) {
 	g := NewWithT(t)
 	out := render(t, Build(fixturePosts(), Options{Span: Week, Location: berlin(t), Now: now}))
-	golden(t, "week.txt", []byte(out))
+	golden.Expect(t, "week.txt", []byte(out))
 	for line := range strings.Lines(out) {
 		g.Expect(utf8.RuneCountInString(strings.TrimSuffix(line, "\n"))).To(BeNumerically("<=", 80), "line %q is wider than 80 columns", line)
 	}
 }
 
 func TestMonthGrid(t *testing.T) {
-	golden(t, "month.txt", []byte(render(t, Build(fixturePosts(), Options{Span: Month, Location: berlin(t), Now: now}))))
+	golden.Expect(t, "month.txt", []byte(render(t, Build(fixturePosts(), Options{Span: Month, Location: berlin(t), Now: now}))))
 }
 
 func TestPeriod(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
+
+	"github.com/greenlight-operator/greenlight/internal/testenv/golden"
 )
 
 func writeICS(t *testing.T, posts []greenlightv1alpha1.ContentPost, opts FeedOptions) []byte {
@@ -22,7 +24,7 @@ func writeICS(t *testing.T, posts []greenlightv1alpha1.ContentPost, opts FeedOpt
 func TestICS(t *testing.T) {
 	g := NewWithT(t)
 	raw := writeICS(t, fixturePosts(), FeedOptions{Now: now})
-	golden(t, "calendar.ics", raw)
+	golden.Expect(t, "calendar.ics", raw)
 
 	// RFC 5545: every line ends in CRLF, and no bare LF hides in a value.
 	g.Expect(bytes.HasSuffix(raw, []byte("END:VCALENDAR\r\n"))).To(BeTrue())

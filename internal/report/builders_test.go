@@ -1,32 +1,13 @@
 package report
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
-	"testing"
 	"time"
 
-	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata from the current output")
-
-// golden compares got with testdata/<name>, or rewrites the file with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		NewWithT(t).Expect(os.WriteFile(path, got, 0o600)).To(Succeed())
-	}
-	want, err := os.ReadFile(path)
-	NewWithT(t).Expect(err).NotTo(HaveOccurred(), "run go test with -update to create %s", path)
-	NewWithT(t).Expect(string(got)).To(Equal(string(want)), "output differs from %s; run go test with -update if the change is intended", path)
-}
 
 // now is Wednesday 25 November 2026, 10:30 UTC; a 720h window starts 26 October 10:30.
 var now = time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)

@@ -14,6 +14,8 @@ import (
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
 	"github.com/greenlight-operator/greenlight/internal/metrics"
+
+	"github.com/greenlight-operator/greenlight/internal/testenv/golden"
 )
 
 func ptr(d time.Duration) *time.Duration { return &d }
@@ -487,11 +489,11 @@ func written(t *testing.T, r *Report, format string) []byte {
 
 func TestWriters(t *testing.T) {
 	r := Build(fixturePosts(), fixtureSignOffs(), Options{Since: 720 * time.Hour, Now: now})
-	t.Run("table", func(t *testing.T) { golden(t, "report.txt", written(t, r, FormatTable)) })
+	t.Run("table", func(t *testing.T) { golden.Expect(t, "report.txt", written(t, r, FormatTable)) })
 	t.Run("json", func(t *testing.T) {
 		g := NewWithT(t)
 		raw := written(t, r, FormatJSON)
-		golden(t, "report.json", raw)
+		golden.Expect(t, "report.json", raw)
 		var doc struct {
 			Departments []struct {
 				Name           string `json:"name"`
@@ -509,13 +511,13 @@ func TestWriters(t *testing.T) {
 	t.Run("csv", func(t *testing.T) {
 		g := NewWithT(t)
 		raw := written(t, r, FormatCSV)
-		golden(t, "report.csv", raw)
+		golden.Expect(t, "report.csv", raw)
 		rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
 		g.Expect(err).NotTo(HaveOccurred(), "every row has the header's columns")
 		g.Expect(rows).To(HaveLen(1 + 3 + 2 + 2 + 3 + 2)) // header, departments, channels, problems, top posts, paths
 	})
 	t.Run("all time, empty", func(t *testing.T) {
-		golden(t, "report-empty.txt", written(t, Build(nil, nil, Options{Campaign: "spring-launch", Now: now}), FormatTable))
+		golden.Expect(t, "report-empty.txt", written(t, Build(nil, nil, Options{Campaign: "spring-launch", Now: now}), FormatTable))
 	})
 	t.Run("empty json has empty lists, not null", func(t *testing.T) {
 		NewWithT(t).Expect(string(written(t, Build(nil, nil, Options{Now: now}), FormatJSON))).To(ContainSubstring(`"departments": []`))
