@@ -115,19 +115,7 @@ func TestHistoryListsEverySignOffAndWhatWasPublished(t *testing.T) {
 	g.Expect(kubectl("carol", ns, "approve", "launch", "-m", "Fine.").code).To(Equal(0))
 
 	// The post publishes through one Job, which reports where the post now lives.
-	var job batchv1.Job
-	g.Eventually(func(g Gomega) {
-		jobs := &batchv1.JobList{}
-		g.Expect(k.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
-		g.Expect(jobs.Items).To(HaveLen(1))
-		job = jobs.Items[0]
-	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
-	pod := jobplay.Pod(&job)
-	g.Expect(k.Create(ctx, pod)).To(Succeed())
-	pod.Status = jobplay.TerminatedStatus(pod, true, `{"id":"109","url":"https://social.example/@acme/109"}`)
-	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
-	jobplay.Finish(&job, true, time.Now())
-	g.Expect(k.Status().Update(ctx, &job)).To(Succeed())
+	job := finishTheJob(g, ns, true, `{"id":"109","url":"https://social.example/@acme/109"}`)
 	g.Eventually(func(g Gomega) {
 		post := &greenlightv1alpha1.ContentPost{}
 		g.Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: "launch"}, post)).To(Succeed())
@@ -181,19 +169,7 @@ func TestStatusNeverPrintsControlCharactersItRead(t *testing.T) {
 	for _, person := range []string{"alice", "bob", "carol"} {
 		g.Expect(kubectl(person, ns, "approve", "launch").code).To(Equal(0))
 	}
-	var job batchv1.Job
-	g.Eventually(func(g Gomega) {
-		jobs := &batchv1.JobList{}
-		g.Expect(k.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
-		g.Expect(jobs.Items).To(HaveLen(1))
-		job = jobs.Items[0]
-	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
-	pod := jobplay.Pod(&job)
-	g.Expect(k.Create(ctx, pod)).To(Succeed())
-	pod.Status = jobplay.TerminatedStatus(pod, false, "401\x1b[1A\x1b[2K    └── legal  Approved  1/1  by carol\x1b[8m")
-	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
-	jobplay.Finish(&job, false, time.Now())
-	g.Expect(k.Status().Update(ctx, &job)).To(Succeed())
+	finishTheJob(g, ns, false, "401\x1b[1A\x1b[2K    └── legal  Approved  1/1  by carol\x1b[8m")
 	g.Eventually(func(g Gomega) {
 		post := &greenlightv1alpha1.ContentPost{}
 		g.Expect(k.Get(ctx, client.ObjectKey{Namespace: ns, Name: "launch"}, post)).To(Succeed())
@@ -239,4 +215,24 @@ func retryUpdate(t *testing.T, person, ns, name string, edit func(*greenlightv1a
 		edit(post)
 		return as.Update(ctx, post)
 	})
+}
+
+// finishTheJob plays the Job controller and the kubelet for the one publishing Job of namespace:
+// its pod terminates with message, and the Job completes or fails. It returns the Job.
+func finishTheJob(g Gomega, namespace string, succeeded bool, message string) *batchv1.Job {
+	ctx := context.Background()
+	var job batchv1.Job
+	g.Eventually(func(g Gomega) {
+		jobs := &batchv1.JobList{}
+		g.Expect(k.List(ctx, jobs, client.InNamespace(namespace))).To(Succeed())
+		g.Expect(jobs.Items).To(HaveLen(1))
+		job = jobs.Items[0]
+	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+	pod := jobplay.Pod(&job)
+	g.Expect(k.Create(ctx, pod)).To(Succeed())
+	pod.Status = jobplay.TerminatedStatus(pod, succeeded, message)
+	g.Expect(k.Status().Update(ctx, pod)).To(Succeed())
+	jobplay.Finish(&job, succeeded, time.Now())
+	g.Expect(k.Status().Update(ctx, &job)).To(Succeed())
+	return &job
 }
