@@ -679,7 +679,15 @@ func TestALateApprovalIsDeniedBeforeTheControllerNoticesTheDeadline(t *testing.T
 	g := NewWithT(t)
 	ctx := context.Background()
 	ns := launchUnderReview(t, g, oneHourReview)
-	pending := getPost(g, ns, "launch")
+	// Let the reconciles that setting up started settle (a stale-cache or approval-hold retry
+	// comes within a second): then nothing wakes the controller until the deadline's requeue.
+	var pending *greenlightv1alpha1.ContentPost
+	g.Eventually(func(g Gomega) {
+		before := getPost(g, ns, "launch")
+		time.Sleep(1500 * time.Millisecond)
+		pending = getPost(g, ns, "launch")
+		g.Expect(pending.ResourceVersion).To(Equal(before.ResourceVersion))
+	}, 20*time.Second).Should(Succeed())
 	deadline := pending.Status.Departments[0].Deadline.Time
 
 	// The deadline passes; nothing wakes the controller yet, so the stored status still says Pending.
