@@ -27,6 +27,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -238,7 +239,7 @@ func TestPublishesThroughARealJob(t *testing.T) {
 		g.Expect(d.Body).To(Equal(post.Spec.Body))
 		g.Expect(d.Revision).To(Equal(published.Status.Revision), "the approved revision was delivered")
 		g.Expect(published.Status.Channels).To(HaveLen(1))
-		g.Expect(published.Status.Channels[0].URL).To(Equal("https://social.example/mastodon/" + published.Status.Channels[0].ID))
+		g.Expect(published.Status.Channels[0].URL).To(Equal(rcv.origin + "/posts/mastodon/" + published.Status.Channels[0].ID))
 	}
 
 	var pods corev1.PodList
@@ -251,6 +252,45 @@ func TestPublishesThroughARealJob(t *testing.T) {
 		}
 	}
 	g.Expect(ran).To(BeTrue(), "a pod of Job %s ran on the node and succeeded; pods: %v", job, podSummary(pods))
+}
+
+// Insights on the real node: an insights Job's pod runs the publisher in insights mode against
+// the receiver at each offset after publishing, and the figures land on the post, which stays
+// Published.
+func TestInsightsJobsReportEngagementFromTheNode(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	rcv, post := scenario(t, "e2e-insights", "mastodon")
+	policy := &greenlightv1alpha1.ApprovalPolicy{}
+	g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: post.Namespace, Name: "e2e"}, policy)).To(Succeed())
+	before := policy.DeepCopy()
+	mastodon := policy.Spec.Publishing.Channels["mastodon"]
+	mastodon.Insights = &greenlightv1alpha1.ChannelInsights{After: []metav1.Duration{{Duration: 3 * time.Second}, {Duration: 10 * time.Second}}}
+	policy.Spec.Publishing.Channels["mastodon"] = mastodon
+	g.Expect(admin.Patch(ctx, policy, client.MergeFrom(before))).To(Succeed())
+	approve(t, ctx, post)
+	published := waitPhase(t, ctx, post, greenlightv1alpha1.PostPublished, 2*time.Minute)
+	path := "/posts/mastodon/" + published.Status.Channels[0].ID
+
+	var got *greenlightv1alpha1.ContentPost
+	g.Eventually(func(g Gomega) {
+		got = &greenlightv1alpha1.ContentPost{}
+		g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(post), got)).To(Succeed())
+		ch := got.Status.Channels[0]
+		g.Expect(ch.Insights).NotTo(BeNil())
+		g.Expect(ch.Insights.LastOffset).To(Equal(&metav1.Duration{Duration: 10 * time.Second}), "message: %s", ch.Insights.Message)
+	}, 2*time.Minute, time.Second).Should(Succeed())
+	ch := got.Status.Channels[0]
+	g.Expect(ch.Insights.Message).To(BeEmpty())
+	g.Expect(ch.Insights.Jobs).To(Equal(int32(2)), "one Job per offset")
+	g.Expect(rcv.insightsRequests()).To(Equal(map[string]int{path: 2}), "each offset asked once, on the post's url")
+	g.Expect(ch.Engagement).NotTo(BeNil())
+	g.Expect(ch.Engagement.Likes).To(Equal(int64(6)), "the latest figures: the second request's")
+	g.Expect(ch.Engagement.Impressions).To(Equal(ptr.To[int64](200)))
+	g.Expect(got.Status.Phase).To(Equal(greenlightv1alpha1.PostPublished))
+	_, delivered, _, badSigs := rcv.snapshot()
+	g.Expect(delivered).To(HaveLen(1), "insights never publish again")
+	g.Expect(badSigs).To(BeZero())
 }
 
 func podSummary(pods corev1.PodList) []string {
