@@ -19,12 +19,8 @@ func (c *cli) completePosts(cmd *cobra.Command, args []string, _ string) ([]cobr
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	cl, err := c.connect()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
 	posts := &greenlightv1alpha1.ContentPostList{}
-	if err := cl.List(cmd.Context(), posts, client.InNamespace(c.namespace)); err != nil {
+	if !c.listForCompletion(cmd, posts, true) {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	names := make([]cobra.Completion, 0, len(posts.Items))
@@ -63,12 +59,8 @@ func (c *cli) completePolicies(cmd *cobra.Command, args []string, _ string) ([]c
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	cl, err := c.connect()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
 	policies := &greenlightv1alpha1.ApprovalPolicyList{}
-	if err := cl.List(cmd.Context(), policies, client.InNamespace(c.namespace)); err != nil {
+	if !c.listForCompletion(cmd, policies, true) {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	names := make([]cobra.Completion, 0, len(policies.Items))
@@ -80,12 +72,8 @@ func (c *cli) completePolicies(cmd *cobra.Command, args []string, _ string) ([]c
 
 // completeNamespaces completes -n with the namespaces the user may list.
 func (c *cli) completeNamespaces(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	cl, err := c.connect()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
 	namespaces := &corev1.NamespaceList{}
-	if err := cl.List(cmd.Context(), namespaces); err != nil {
+	if !c.listForCompletion(cmd, namespaces, false) {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	names := make([]cobra.Completion, 0, len(namespaces.Items))
@@ -97,12 +85,8 @@ func (c *cli) completeNamespaces(cmd *cobra.Command, _ []string, _ string) ([]co
 
 // completeCampaigns completes --campaign with the campaigns of the namespace's posts.
 func (c *cli) completeCampaigns(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	cl, err := c.connect()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
 	posts := &greenlightv1alpha1.ContentPostList{}
-	if err := cl.List(cmd.Context(), posts, client.InNamespace(c.namespace)); err != nil {
+	if !c.listForCompletion(cmd, posts, true) {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var campaigns []cobra.Completion
@@ -112,6 +96,21 @@ func (c *cli) completeCampaigns(cmd *cobra.Command, _ []string, _ string) ([]cob
 		}
 	}
 	return campaigns, cobra.ShellCompDirectiveNoFileComp
+}
+
+// listForCompletion lists into list, in the namespace of the command line when namespaced (known
+// only once connected); false when connecting or listing failed, and completion then offers
+// nothing.
+func (c *cli) listForCompletion(cmd *cobra.Command, list client.ObjectList, namespaced bool) bool {
+	cl, err := c.connect()
+	if err != nil {
+		return false
+	}
+	var opts []client.ListOption
+	if namespaced {
+		opts = append(opts, client.InNamespace(c.namespace))
+	}
+	return cl.List(cmd.Context(), list, opts...) == nil
 }
 
 func boolRank(b bool) int {

@@ -31,18 +31,7 @@ they reviewed, how long after the review request they answered, and whether the 
 }
 
 func (c *cli) history(ctx context.Context, name string) error {
-	if _, err := c.connect(); err != nil {
-		return err
-	}
-	post, err := c.getPost(ctx, name)
-	if err != nil {
-		return err
-	}
-	signOffs, err := c.signOffsOf(ctx, post)
-	if err != nil {
-		return err
-	}
-	return renderHistory(c.streams.Out, c.view(c.streams.Out), post, signOffs)
+	return c.showPost(ctx, name, renderHistory)
 }
 
 // decisionVerbs are decisions as the audit trail words them.

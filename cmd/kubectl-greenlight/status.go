@@ -32,6 +32,12 @@ comment; then each channel's publishing state, attempts, URL and failure message
 }
 
 func (c *cli) status(ctx context.Context, name string) error {
+	return c.showPost(ctx, name, renderStatus)
+}
+
+// showPost reads the named post and its SignOffs and writes them with render (status, history).
+func (c *cli) showPost(ctx context.Context, name string,
+	render func(io.Writer, view, *greenlightv1alpha1.ContentPost, []greenlightv1alpha1.SignOff) error) error {
 	if _, err := c.connect(); err != nil {
 		return err
 	}
@@ -43,7 +49,7 @@ func (c *cli) status(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return renderStatus(c.streams.Out, c.view(c.streams.Out), post, signOffs)
+	return render(c.streams.Out, c.view(c.streams.Out), post, signOffs)
 }
 
 // signOffsOf lists the SignOffs made for the post (by spec.post), oldest first.
