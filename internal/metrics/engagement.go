@@ -115,7 +115,8 @@ func (c *engagementCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), postsListTimeout)
 	defer cancel()
 	var posts greenlightv1alpha1.ContentPostList
-	if err := c.posts.List(ctx, &posts); err != nil {
+	// Read only: no copy of every post (bodies included) on each scrape.
+	if err := c.posts.List(ctx, &posts, client.UnsafeDisableDeepCopy); err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}

@@ -154,15 +154,23 @@ type Responses struct {
 // respondedAfter written, that counts or counted when admitted: a SignOff that never counted (a
 // forgery while the webhooks were down) is no response.
 func RecordResponses(recorded []string, in Responses) []string {
-	out := slices.DeleteFunc(slices.Clone(recorded), func(uid string) bool {
-		return !slices.ContainsFunc(in.SignOffs, func(s greenlightv1alpha1.SignOff) bool { return string(s.UID) == uid })
-	})
+	// Sets, so that a post with thousands of SignOffs costs linear time per reconcile.
+	exists := make(map[string]bool, len(in.SignOffs))
+	for i := range in.SignOffs {
+		exists[string(in.SignOffs[i].UID)] = true
+	}
+	out := slices.DeleteFunc(slices.Clone(recorded), func(uid string) bool { return !exists[uid] })
+	seen := make(map[string]bool, len(out))
+	for _, uid := range out {
+		seen[uid] = true
+	}
 	for i := range in.SignOffs {
 		s := &in.SignOffs[i]
-		if len(out) >= MaxObservedSignOffs || slices.Contains(out, string(s.UID)) || !isResponse(s, in) {
+		if len(out) >= MaxObservedSignOffs || seen[string(s.UID)] || !isResponse(s, in) {
 			continue
 		}
 		out = append(out, string(s.UID))
+		seen[string(s.UID)] = true
 	}
 	if len(out) == 0 {
 		return nil
