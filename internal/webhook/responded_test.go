@@ -28,6 +28,8 @@ func TestAdmissionRecordsHowLongTheReviewerTook(t *testing.T) {
 	testClock.SetTime(requested.Add(150 * time.Second))
 	s := approval(ns, "launch", "marketing")
 	s.Status.RespondedAfter = &metav1.Duration{Duration: time.Second}
+	// Nor by sending a creationTimestamp far ahead: admission counts to its own clock.
+	s.CreationTimestamp = metav1.NewTime(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
 	g.Expect(clients["alice"].Create(ctx, s)).To(Succeed())
 	g.Expect(s.Status.RespondedAfter).To(Equal(&metav1.Duration{Duration: 150 * time.Second}))
 	waitForDepartment(g, ns, "launch", "marketing", greenlightv1alpha1.DepartmentApproved)

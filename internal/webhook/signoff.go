@@ -129,9 +129,10 @@ func (w *SignOffWebhook) fill(ctx context.Context, s *greenlightv1alpha1.SignOff
 	verdict := target.review.Verdicts[s.Name]
 	s.Status = review.SignOffStatus(s.Status, verdict, 1, now)
 	// How long the reviewer took, from the department's review start as the review computes it
-	// now (the stored status may lag a stage that just started) to the SignOff's creation (now:
-	// the API server sets creationTimestamp after mutating admission).
-	s.Status.RespondedAfter = review.RespondedAfter(target.departmentStatus(), createdAt(s, now))
+	// now (the stored status may lag a stage that just started) to the SignOff's creation: now,
+	// never the request's creationTimestamp, which the API server replaces only after mutating
+	// admission and which a reviewer could set far ahead to inflate their response time.
+	s.Status.RespondedAfter = review.RespondedAfter(target.departmentStatus(), now)
 	return s, verdict.Counted, nil
 }
 
