@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	greenlightv1alpha1 "github.com/greenlight-operator/greenlight/api/v1alpha1"
@@ -40,7 +41,7 @@ func (r *ContentPostReconciler) observeInsights(ctx context.Context, post *green
 			continue
 		}
 		if ch.Insights == nil {
-			ch.Insights = &greenlightv1alpha1.InsightsStatus{}
+			ch.Insights = startInsights(publisher.Insights.After, ch.PublishedAt.Time, now)
 		}
 		if ch.Insights.Job != "" {
 			if err := r.readInsightsJob(ctx, post, ch, publisher, now); err != nil {
@@ -64,6 +65,24 @@ func (r *ContentPostReconciler) observeInsights(ctx context.Context, post *green
 	return wakeAt, nil
 }
 
+// insightsGrace is how late after its offset a channel's first insights Job may still run: a
+// publish observed a little late (the manager was busy or restarting) still gets its figures.
+const insightsGrace = time.Hour
+
+// startInsights is a channel's insights status when Greenlight first records it. Offsets that
+// had passed more than insightsGrace before (the policy asked for insights only after the post
+// published, or an old published post now matches a policy that asks) are recorded as handled
+// without a Job: adding insights to a policy never starts one Job for every post it ever
+// published.
+func startInsights(after []metav1.Duration, publishedAt, now time.Time) *greenlightv1alpha1.InsightsStatus {
+	insights := &greenlightv1alpha1.InsightsStatus{}
+	if due, ok, _ := publish.InsightsDue(after, nil, publishedAt, now); ok && now.Sub(publishedAt.Add(due)) > insightsGrace {
+		insights.LastOffset = &metav1.Duration{Duration: due}
+		insights.Message = fmt.Sprintf("insights began after the offsets up to %s after publishing had passed; those were not asked for", due)
+	}
+	return insights
+}
+
 // readInsightsJob reads the channel's recorded insights Job. Once it finished (or is gone, or is
 // not the Job Greenlight built), its offset is done: the channel's engagement holds what it
 // reported, or its message says why there is nothing new.
@@ -84,8 +103,8 @@ func (r *ContentPostReconciler) readInsightsJob(ctx context.Context, post *green
 	case err != nil && !apierrors.IsNotFound(err):
 		return err
 	case err != nil || !job.DeletionTimestamp.IsZero():
-		finishInsights(insights, fmt.Sprintf("insights Job %s was deleted before it finished; the figures due %s after publishing were skipped",
-			insights.Job, insights.Offset.Duration))
+		finishInsights(insights, fmt.Sprintf("insights Job %s was deleted before its figures were read; the figures due %s after "+
+			"publishing were skipped", insights.Job, insights.Offset.Duration))
 		return nil
 	}
 	if message := r.trustInsightsJob(post, ch, job, publisher); message != "" {
@@ -141,12 +160,18 @@ func (r *ContentPostReconciler) trustInsightsJob(post *greenlightv1alpha1.Conten
 	return ""
 }
 
+// insightsJobTTL is how long a finished insights Job (and its pods) is kept. Unlike a publishing
+// Job, it is not the record of anything: its figures are read into the status within seconds,
+// and up to ten per channel per published post would otherwise pile up in etcd and the cache. A
+// manager down for longer than this loses that offset's figures (the channel says so).
+const insightsJobTTL = 24 * time.Hour
+
 // desiredInsightsJob is the insights Job Greenlight runs for a channel's recorded offset.
 func (r *ContentPostReconciler) desiredInsightsJob(post *greenlightv1alpha1.ContentPost, ch greenlightv1alpha1.ChannelStatus,
 	publisher policy.Publisher) *batchv1.Job {
 	job := publish.InsightsJob(post, ch.Name, post.Status.Revision, ch.Insights.Offset.Duration, publisher.JobTemplate,
 		publish.ConfigMapName(post.Name, post.Status.Revision), ch.ID, ch.URL)
-	job.Spec.TTLSecondsAfterFinished = nil
+	job.Spec.TTLSecondsAfterFinished = ptr.To(int32(insightsJobTTL / time.Second))
 	return job
 }
 

@@ -129,7 +129,7 @@ func TestAnInsightsJobDeletedBeforeItFinishedIsNotMadeAgain(t *testing.T) {
 
 	g.Eventually(func(g Gomega) {
 		ch := channelOf(getPost(g, ns, "launch"), "mastodon")
-		g.Expect(ch.Insights.Message).To(ContainSubstring("was deleted before it finished"))
+		g.Expect(ch.Insights.Message).To(ContainSubstring("was deleted before its figures were read"))
 		g.Expect(ch.Insights.Job).To(BeEmpty())
 	}, eventually, poll).Should(Succeed())
 	g.Consistently(func(g Gomega) {
@@ -192,4 +192,50 @@ func TestEngagementIsScrapedFromTheManager(t *testing.T) {
 		g.Expect(count(families, metrics.Engagement, with(metrics.KindReplies))).To(Equal(1.0))
 		g.Expect(count(families, metrics.Engagement, with(metrics.KindImpressions))).To(Equal(80.0))
 	}, eventually, poll).Should(Succeed())
+}
+
+// Adding insights to a policy long after its posts published asks nothing for the offsets that
+// have passed: only later offsets run, so the change never starts a Job for every old post.
+func TestInsightsAddedLaterSkipTheOffsetsThatHavePassed(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(k.Create(ctx, newPolicy("acme").in(ns).stage("brand", "marketing").obj())).To(Succeed())
+	post := newPost("launch").in(ns).now().obj()
+	post.Spec.Channels = []greenlightv1alpha1.Channel{{Name: "mastodon"}}
+	g.Expect(as(g, "dana").Create(ctx, post)).To(Succeed())
+	signOff(g, expectPost(g, ns, "launch", greenlightv1alpha1.PostInReview, "marketing=Pending"), "marketing", "alice")
+	expectPost(g, ns, "launch", greenlightv1alpha1.PostPublishing, "marketing=Approved")
+	finishJobAt(g, jobsOf(g, ns, 1)["mastodon"], true, `{"id": "109", "url": "https://social.example/@acme/109"}`, fakeClock.Now())
+	published := expectPost(g, ns, "launch", greenlightv1alpha1.PostPublished, "marketing=Approved")
+
+	// Two days later the platform team asks for insights at 1h, 24h and 168h.
+	fakeClock.Step(48 * time.Hour)
+	policy := &greenlightv1alpha1.ApprovalPolicy{}
+	update(g, policyObject(ns, "acme", policy), func() {
+		mastodon := policy.Spec.Publishing.Channels["mastodon"]
+		mastodon.Insights = &greenlightv1alpha1.ChannelInsights{After: []metav1.Duration{
+			{Duration: time.Hour}, {Duration: 24 * time.Hour}, {Duration: 168 * time.Hour}}}
+		policy.Spec.Publishing.Channels["mastodon"] = mastodon
+	})
+	g.Eventually(func(g Gomega) {
+		insights := channelOf(getPost(g, ns, "launch"), "mastodon").Insights
+		g.Expect(insights).NotTo(BeNil())
+		g.Expect(insights.LastOffset).To(Equal(&metav1.Duration{Duration: 24 * time.Hour}))
+		g.Expect(insights.Message).To(ContainSubstring("were not asked for"))
+	}, eventually, poll).Should(Succeed())
+	g.Consistently(func(g Gomega) { jobsOf(g, ns, 1) }, time.Second, poll).Should(Succeed())
+
+	// The week's offset still runs.
+	advance(g, published, 120*time.Hour)
+	name := publish.InsightsJobName("launch", "mastodon", published.Status.Revision, 168*time.Hour)
+	g.Eventually(func() error { return k.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &batchv1.Job{}) }, eventually, poll).
+		Should(Succeed())
+	jobsOf(g, ns, 2)
+}
+
+// policyObject points policy at namespace/name, for update.
+func policyObject(namespace, name string, policy *greenlightv1alpha1.ApprovalPolicy) *greenlightv1alpha1.ApprovalPolicy {
+	policy.Namespace, policy.Name = namespace, name
+	return policy
 }
